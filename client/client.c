@@ -1,0 +1,541 @@
+/* client: libp2c2r, the client SDK behind p2c2r.h.
+ *
+ * The game thread never touches the network. submit() encodes the envelope, copies the
+ * payload once into a ZeroMQ message and hands both to the I/O thread over an inproc pipe;
+ * the I/O thread owns the DEALER to the coordinator, keeps the table of tasks in flight and
+ * hands finished tasks back over a second pipe, which poll() reads. Two pipes, each with
+ * its own lock, so a thread blocked in poll() never delays a submit() on another thread.
+ *
+ * Every accepted task ends exactly once: the coordinator's RESULT or ERROR, or, when
+ * nothing came by deadline + grace (coordinator down, network gone), a local
+ * P2C2R_E_DEADLINE. An answer arriving after that is dropped.
+ */
+#include <czmq.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/clock.h"
+#include "common/envelope.h"
+#include "common/task.h"
+#include "p2c2r.h"
+
+#define DEFAULT_MAX_IN_FLIGHT 64u
+#define DEFAULT_GRACE_MS      250u
+#define DEFAULT_DEADLINE_MS   100u
+#define RECONNECT_IVL_MS      100
+#define RECONNECT_IVL_MAX_MS  2000
+
+/* First frame of every message on the submit pipe. */
+typedef struct submit_meta {
+    uint64_t task_id;     /* 0 asks the I/O thread to stop */
+    uint64_t deadline_us; /* absolute, on this machine's monotonic clock */
+} submit_meta;
+
+struct p2c2r_result {
+    uint64_t task_id;          /* the id submit() returned */
+    int status;                /* P2C2R_OK or the error */
+    char *detail;              /* error detail, never NULL */
+    p2c2r_codec codec;         /* output encoding */
+    p2c2r_pixel_format format; /* output pixel layout */
+    uint32_t width, height;    /* output size */
+    zmq_msg_t payload;         /* output bytes, kept as received (no copy) */
+    p2c2r_timings timings;     /* where the time went */
+};
+
+/* A task the I/O thread is waiting on. */
+typedef struct io_task {
+    uint64_t task_id;      /* hash key */
+    uint64_t submitted_us; /* when submit() ran */
+    uint64_t expire_us;    /* deadline + grace: ended locally after this */
+} io_task;
+
+struct p2c2r_client {
+    p2c2r_client_config config;   /* settings with defaults filled in */
+    char *endpoint;               /* copy of config.coordinator */
+    zsock_t *dealer;              /* I/O thread: to the coordinator */
+    zsock_t *submit_tx;           /* game side of the submit pipe */
+    zsock_t *submit_rx;           /* I/O side of the submit pipe */
+    zsock_t *result_tx;           /* I/O side of the result pipe */
+    zsock_t *result_rx;           /* game side of the result pipe */
+    pthread_mutex_t submit_lock;  /* serialises submit_tx */
+    pthread_mutex_t result_lock;  /* serialises result_rx */
+    pthread_t io_thread;          /* runs io_loop */
+    bool io_started;              /* whether io_thread must be joined */
+    atomic_uint pending;          /* submitted and not yet polled */
+    atomic_uint_fast64_t next_id; /* last task id handed out */
+};
+
+static size_t u64_hash(const void *key)
+{
+    uint64_t x = *(const uint64_t *)key;
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdull;
+    x ^= x >> 33;
+    return (size_t)x;
+}
+
+static int u64_compare(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void io_task_free(void **item)
+{
+    free(*item);
+    *item = NULL;
+}
+
+/* ---- results ---------------------------------------------------------------------- */
+
+static p2c2r_result *result_new(uint64_t task_id, int status, const char *detail)
+{
+    p2c2r_result *r = calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    r->detail = strdup(detail ? detail : "");
+    if (!r->detail) {
+        free(r);
+        return NULL;
+    }
+    r->task_id = task_id;
+    r->status = status;
+    zmq_msg_init(&r->payload);
+    return r;
+}
+
+void p2c2r_result_free(p2c2r_result **result)
+{
+    if (!result || !*result)
+        return;
+    zmq_msg_close(&(*result)->payload);
+    free((*result)->detail);
+    free(*result);
+    *result = NULL;
+}
+
+uint64_t p2c2r_result_task_id(const p2c2r_result *r)
+{
+    return r->task_id;
+}
+
+int p2c2r_result_status(const p2c2r_result *r)
+{
+    return r->status;
+}
+
+const char *p2c2r_result_detail(const p2c2r_result *r)
+{
+    return r->detail;
+}
+
+p2c2r_codec p2c2r_result_codec(const p2c2r_result *r)
+{
+    return r->codec;
+}
+
+p2c2r_pixel_format p2c2r_result_pixel_format(const p2c2r_result *r)
+{
+    return r->format;
+}
+
+uint32_t p2c2r_result_width(const p2c2r_result *r)
+{
+    return r->width;
+}
+
+uint32_t p2c2r_result_height(const p2c2r_result *r)
+{
+    return r->height;
+}
+
+const void *p2c2r_result_data(const p2c2r_result *r, size_t *size)
+{
+    if (size)
+        *size = zmq_msg_size((zmq_msg_t *)&r->payload);
+    return zmq_msg_data((zmq_msg_t *)&r->payload);
+}
+
+void p2c2r_result_timings(const p2c2r_result *r, p2c2r_timings *timings)
+{
+    *timings = r->timings;
+}
+
+/* ---- I/O thread ------------------------------------------------------------------- */
+
+/* Hand a finished task to the game side. The pipe has no high-water mark (the submit
+ * window bounds it), so this does not block. */
+static void deliver(p2c2r_client *c, p2c2r_result *r)
+{
+    if (zmq_send(zsock_resolve(c->result_tx), &r, sizeof r, 0) != (int)sizeof r)
+        p2c2r_result_free(&r); /* only when the client is being torn down */
+}
+
+/* End a task locally with an error (when the result cannot be built, or nothing came). */
+static void deliver_error(p2c2r_client *c, zhashx_t *inflight, uint64_t task_id, int status,
+                          const char *detail)
+{
+    io_task *t = zhashx_lookup(inflight, &task_id);
+    p2c2r_result *r = result_new(task_id, status, detail);
+    if (r && t)
+        r->timings.total_us = p2c2r__now_us() - t->submitted_us;
+    zhashx_delete(inflight, &task_id);
+    if (r)
+        deliver(c, r);
+}
+
+/* Forward one submission from the pipe to the coordinator, lowering *next_expiry to the
+ * new task's. Returns false on "stop". */
+static bool io_on_submit(p2c2r_client *c, zhashx_t *inflight, uint64_t *next_expiry)
+{
+    void *rx = zsock_resolve(c->submit_rx);
+    submit_meta meta;
+    if (zmq_recv(rx, &meta, sizeof meta, 0) != (int)sizeof meta || meta.task_id == 0)
+        return false;
+    zmq_msg_t env, payload;
+    zmq_msg_init(&env);
+    zmq_msg_init(&payload);
+    zmq_msg_recv(&env, rx, 0);
+    bool has_payload = zmq_msg_more(&env);
+    if (has_payload)
+        zmq_msg_recv(&payload, rx, 0);
+
+    io_task *t = malloc(sizeof *t);
+    if (!t) {
+        zmq_msg_close(&env);
+        zmq_msg_close(&payload);
+        p2c2r_result *r = result_new(meta.task_id, P2C2R_E_NOMEM, "client out of memory");
+        if (r)
+            deliver(c, r);
+        return true;
+    }
+    t->task_id = meta.task_id;
+    t->submitted_us = p2c2r__now_us();
+    t->expire_us = meta.deadline_us + (uint64_t)c->config.grace_ms * 1000u;
+    zhashx_insert(inflight, &t->task_id, t);
+    if (t->expire_us < *next_expiry)
+        *next_expiry = t->expire_us;
+
+    void *dealer = zsock_resolve(c->dealer);
+    int rc = zmq_msg_send(&env, dealer, ZMQ_DONTWAIT | (has_payload ? ZMQ_SNDMORE : 0));
+    if (rc >= 0 && has_payload)
+        rc = zmq_msg_send(&payload, dealer, ZMQ_DONTWAIT);
+    zmq_msg_close(&env);
+    zmq_msg_close(&payload);
+    if (rc < 0)
+        deliver_error(c, inflight, meta.task_id, P2C2R_E_IO,
+                      "cannot queue the task towards the coordinator");
+    return true;
+}
+
+static void io_on_answer(p2c2r_client *c, zhashx_t *inflight)
+{
+    p2c2r_envelope_msg msg;
+    int rc = p2c2r__envelope_recv(zsock_resolve(c->dealer), false, ZMQ_DONTWAIT, &msg);
+    if (rc != P2C2R_OK)
+        goto done; /* malformed: without an id there is no task to end; its timer will */
+    const p2c2r_envelope *env = msg.env;
+    io_task *t = zhashx_lookup(inflight, &env->task_id);
+    if (!t)
+        goto done; /* already ended locally: its one answer was given */
+    bool ok = env->type == P2C2R__WIRE__MSG_TYPE__RESULT;
+    p2c2r_result *r = result_new(env->task_id, ok ? P2C2R_OK : env->status, env->detail);
+    if (!r) {
+        deliver_error(c, inflight, env->task_id, P2C2R_E_NOMEM, "client out of memory");
+        goto done;
+    }
+    if (!ok && r->status == P2C2R_OK)
+        r->status = P2C2R_E_PROTOCOL; /* an ERROR must carry a code */
+    if (env->frame) {
+        r->codec = (p2c2r_codec)env->frame->codec;
+        r->format = (p2c2r_pixel_format)env->frame->pixel_format;
+        r->width = env->frame->width;
+        r->height = env->frame->height;
+    }
+    if (env->timing) {
+        r->timings.queue_us = env->timing->queue_us;
+        r->timings.peer_us = env->timing->peer_us;
+        r->timings.decode_us = env->timing->decode_us;
+        r->timings.compute_us = env->timing->compute_us;
+        r->timings.encode_us = env->timing->encode_us;
+    }
+    r->timings.total_us = p2c2r__now_us() - t->submitted_us;
+    if (ok && msg.has_payload)
+        zmq_msg_move(&r->payload, &msg.payload);
+    zhashx_delete(inflight, &env->task_id);
+    deliver(c, r);
+done:
+    p2c2r__envelope_msg_close(&msg);
+}
+
+/* End the tasks nothing came for; returns the next time to look again. */
+static uint64_t io_expire(p2c2r_client *c, zhashx_t *inflight, uint64_t now)
+{
+    uint64_t next = UINT64_MAX;
+    uint64_t expired[64];
+    size_t n = 0;
+    for (io_task *t = zhashx_first(inflight); t; t = zhashx_next(inflight)) {
+        if (t->expire_us <= now && n < 64)
+            expired[n++] = t->task_id;
+        else if (t->expire_us < next)
+            next = t->expire_us;
+    }
+    for (size_t i = 0; i < n; i++)
+        deliver_error(c, inflight, expired[i], P2C2R_E_DEADLINE,
+                      "no answer from the cluster by the deadline");
+    return n == 64 ? now : next; /* more may be due: look again at once */
+}
+
+static void *io_loop(void *arg)
+{
+    p2c2r_client *c = arg;
+    zhashx_t *inflight = zhashx_new();
+    if (!inflight)
+        return NULL;
+    zhashx_set_key_hasher(inflight, u64_hash);
+    zhashx_set_key_comparator(inflight, u64_compare);
+    zhashx_set_key_duplicator(inflight, NULL);
+    zhashx_set_key_destructor(inflight, NULL);
+    zhashx_set_destructor(inflight, io_task_free);
+
+    zmq_pollitem_t items[2] = {
+        {zsock_resolve(c->submit_rx), 0, ZMQ_POLLIN, 0},
+        {zsock_resolve(c->dealer), 0, ZMQ_POLLIN, 0},
+    };
+    uint64_t next_expiry = UINT64_MAX;
+    for (;;) {
+        uint64_t now = p2c2r__now_us();
+        long timeout = next_expiry == UINT64_MAX ? -1
+                       : next_expiry > now       ? (long)((next_expiry - now + 999) / 1000)
+                                                 : 0;
+        if (zmq_poll(items, 2, timeout) < 0) {
+            if (errno == EINTR)
+                continue;
+            break;
+        }
+        if ((items[0].revents & ZMQ_POLLIN) && !io_on_submit(c, inflight, &next_expiry))
+            break;
+        for (int i = 0; i < 64 && (zsock_events(c->dealer) & ZMQ_POLLIN); i++)
+            io_on_answer(c, inflight);
+        now = p2c2r__now_us();
+        if (now >= next_expiry)
+            next_expiry = io_expire(c, inflight, now);
+    }
+    zhashx_destroy(&inflight);
+    return NULL;
+}
+
+/* ---- game side -------------------------------------------------------------------- */
+
+p2c2r_client *p2c2r_client_new(const p2c2r_client_config *config, int *err)
+{
+    int rc = P2C2R_E_INVAL;
+    p2c2r_client *c = NULL;
+    if (!config || !config->coordinator || !config->coordinator[0])
+        goto fail;
+    /* A library must not take the game's SIGINT/SIGTERM: CZMQ installs its own handlers
+     * on first use unless told not to. */
+    zsys_handler_set(NULL);
+    rc = P2C2R_E_NOMEM;
+    c = calloc(1, sizeof *c);
+    if (!c)
+        goto fail;
+    pthread_mutex_init(&c->submit_lock, NULL);
+    pthread_mutex_init(&c->result_lock, NULL);
+    c->config = *config;
+    if (!c->config.max_in_flight)
+        c->config.max_in_flight = DEFAULT_MAX_IN_FLIGHT;
+    if (!c->config.grace_ms)
+        c->config.grace_ms = DEFAULT_GRACE_MS;
+    c->endpoint = strdup(config->coordinator);
+    c->config.coordinator = c->endpoint;
+
+    /* Pipe names only need to be unique in this process. */
+    char name[64];
+    snprintf(name, sizeof name, "inproc://p2c2r-client-%p-submit", (void *)c);
+    c->submit_rx = zsock_new(ZMQ_PAIR);
+    c->submit_tx = zsock_new(ZMQ_PAIR);
+    if (!c->endpoint || !c->submit_rx || !c->submit_tx || zsock_bind(c->submit_rx, "%s", name) ||
+        zsock_connect(c->submit_tx, "%s", name))
+        goto fail;
+    snprintf(name, sizeof name, "inproc://p2c2r-client-%p-result", (void *)c);
+    c->result_rx = zsock_new(ZMQ_PAIR);
+    c->result_tx = zsock_new(ZMQ_PAIR);
+    if (!c->result_rx || !c->result_tx || zsock_bind(c->result_rx, "%s", name) ||
+        zsock_connect(c->result_tx, "%s", name))
+        goto fail;
+    /* The submit window bounds both pipes; a high-water mark could only turn that bound
+     * into a blocked game thread. */
+    zsock_set_sndhwm(c->submit_tx, 0);
+    zsock_set_rcvhwm(c->submit_rx, 0);
+    zsock_set_sndhwm(c->result_tx, 0);
+    zsock_set_rcvhwm(c->result_rx, 0);
+
+    c->dealer = zsock_new(ZMQ_DEALER);
+    if (!c->dealer)
+        goto fail;
+    zsock_set_linger(c->dealer, 0);
+    zsock_set_reconnect_ivl(c->dealer, RECONNECT_IVL_MS);
+    zsock_set_reconnect_ivl_max(c->dealer, RECONNECT_IVL_MAX_MS);
+    zsock_set_maxmsgsize(c->dealer, (int)(P2C2R_PAYLOAD_MAX_BYTES + P2C2R_ENVELOPE_MAX_BYTES));
+    if (zsock_connect(c->dealer, "%s", c->endpoint) < 0) {
+        rc = P2C2R_E_INVAL; /* a malformed endpoint */
+        goto fail;
+    }
+    if (pthread_create(&c->io_thread, NULL, io_loop, c) != 0)
+        goto fail;
+    c->io_started = true;
+    return c;
+fail:
+    p2c2r_client_destroy(&c);
+    if (err)
+        *err = rc;
+    return NULL;
+}
+
+void p2c2r_client_destroy(p2c2r_client **client)
+{
+    if (!client || !*client)
+        return;
+    p2c2r_client *c = *client;
+    if (c->io_started) {
+        submit_meta stop = {0, 0};
+        pthread_mutex_lock(&c->submit_lock);
+        zmq_send(zsock_resolve(c->submit_tx), &stop, sizeof stop, 0);
+        pthread_mutex_unlock(&c->submit_lock);
+        pthread_join(c->io_thread, NULL);
+    }
+    if (c->result_rx) {
+        p2c2r_result *r;
+        while (zmq_recv(zsock_resolve(c->result_rx), &r, sizeof r, ZMQ_DONTWAIT) == sizeof r)
+            p2c2r_result_free(&r);
+    }
+    zsock_destroy(&c->dealer);
+    zsock_destroy(&c->submit_tx);
+    zsock_destroy(&c->submit_rx);
+    zsock_destroy(&c->result_tx);
+    zsock_destroy(&c->result_rx);
+    pthread_mutex_destroy(&c->submit_lock);
+    pthread_mutex_destroy(&c->result_lock);
+    free(c->endpoint);
+    free(c);
+    *client = NULL;
+}
+
+/* Validate, encode and hand one task to the I/O thread. */
+static int submit(p2c2r_client *c, p2c2r_envelope *env, const void *data, size_t size,
+                  uint32_t deadline_ms, uint64_t *task_id)
+{
+    if (!c || !task_id || (size && !data))
+        return P2C2R_E_INVAL;
+    env->deadline_us = (uint64_t)(deadline_ms ? deadline_ms : DEFAULT_DEADLINE_MS) * 1000u;
+    const char *detail;
+    int rc = p2c2r__task_validate(env, size, &detail);
+    if (rc != P2C2R_OK)
+        return rc;
+    /* Claim a window slot first; give it back on any failure below. */
+    unsigned before = atomic_fetch_add(&c->pending, 1);
+    if (before >= c->config.max_in_flight) {
+        atomic_fetch_sub(&c->pending, 1);
+        return P2C2R_E_BUSY;
+    }
+    submit_meta meta;
+    meta.task_id = atomic_fetch_add(&c->next_id, 1) + 1;
+    meta.deadline_us = p2c2r__now_us() + env->deadline_us;
+    env->task_id = meta.task_id;
+
+    zmq_msg_t head, payload;
+    rc = p2c2r__envelope_encode(env, &head);
+    if (rc != P2C2R_OK)
+        goto fail;
+    if (zmq_msg_init_size(&payload, size) != 0) {
+        zmq_msg_close(&head);
+        rc = P2C2R_E_NOMEM;
+        goto fail;
+    }
+    if (size)
+        memcpy(zmq_msg_data(&payload), data, size);
+
+    pthread_mutex_lock(&c->submit_lock);
+    void *tx = zsock_resolve(c->submit_tx);
+    int sent = zmq_send(tx, &meta, sizeof meta, ZMQ_SNDMORE) == (int)sizeof meta &&
+               zmq_msg_send(&head, tx, ZMQ_SNDMORE) >= 0 && zmq_msg_send(&payload, tx, 0) >= 0;
+    pthread_mutex_unlock(&c->submit_lock);
+    zmq_msg_close(&head);
+    zmq_msg_close(&payload);
+    if (!sent) {
+        rc = P2C2R_E_IO;
+        goto fail;
+    }
+    *task_id = meta.task_id;
+    return P2C2R_OK;
+fail:
+    atomic_fetch_sub(&c->pending, 1);
+    return rc;
+}
+
+int p2c2r_submit_upscale(p2c2r_client *c, const p2c2r_upscale_desc *desc, const void *data,
+                         size_t size, uint64_t *task_id)
+{
+    if (!desc)
+        return P2C2R_E_INVAL;
+    P2c2r__Wire__Frame frame = P2C2R__WIRE__FRAME__INIT;
+    frame.codec = (P2c2r__Wire__Codec)desc->codec;
+    frame.pixel_format = (P2c2r__Wire__PixelFormat)desc->pixel_format;
+    frame.width = desc->width;
+    frame.height = desc->height;
+    P2c2r__Wire__UpscaleParams up = P2C2R__WIRE__UPSCALE_PARAMS__INIT;
+    up.scale = desc->scale;
+    up.mode = desc->mode ? (P2c2r__Wire__UpscaleMode)desc->mode : P2C2R__WIRE__UPSCALE_MODE__FAST;
+    up.output_codec = desc->output_codec ? (P2c2r__Wire__Codec)desc->output_codec
+                                         : P2C2R__WIRE__CODEC__CODEC_JPEG;
+    up.jpeg_quality = desc->jpeg_quality ? desc->jpeg_quality : P2C2R_JPEG_QUALITY_DEF;
+    p2c2r_envelope env;
+    p2c2r__envelope_init(&env, P2C2R__WIRE__MSG_TYPE__SUBMIT);
+    env.kind = (char *)p2c2r__task_kind_name(P2C2R_KIND_UPSCALE);
+    env.priority = desc->priority;
+    env.frame = &frame;
+    env.upscale = &up;
+    return submit(c, &env, data, size, desc->deadline_ms, task_id);
+}
+
+int p2c2r_submit_noop(p2c2r_client *c, const void *data, size_t size, uint32_t deadline_ms,
+                      uint64_t *task_id)
+{
+    p2c2r_envelope env;
+    p2c2r__envelope_init(&env, P2C2R__WIRE__MSG_TYPE__SUBMIT);
+    env.kind = (char *)p2c2r__task_kind_name(P2C2R_KIND_NOOP);
+    return submit(c, &env, data, size, deadline_ms, task_id);
+}
+
+int p2c2r_poll(p2c2r_client *c, int timeout_ms, p2c2r_result **result)
+{
+    if (!c || !result)
+        return P2C2R_E_INVAL;
+    *result = NULL;
+    pthread_mutex_lock(&c->result_lock);
+    void *rx = zsock_resolve(c->result_rx);
+    zmq_pollitem_t item = {rx, 0, ZMQ_POLLIN, 0};
+    int rc = P2C2R_E_TIMEOUT;
+    int n;
+    do
+        n = zmq_poll(&item, 1, timeout_ms);
+    while (n < 0 && errno == EINTR);
+    p2c2r_result *r;
+    if (n > 0 && zmq_recv(rx, &r, sizeof r, ZMQ_DONTWAIT) == (int)sizeof r) {
+        *result = r;
+        atomic_fetch_sub(&c->pending, 1);
+        rc = P2C2R_OK;
+    }
+    pthread_mutex_unlock(&c->result_lock);
+    return rc;
+}
+
+uint32_t p2c2r_client_pending(const p2c2r_client *c)
+{
+    return atomic_load(&((p2c2r_client *)c)->pending);
+}

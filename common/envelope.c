@@ -1,0 +1,214 @@
+/* envelope: see envelope.h. */
+#include "common/envelope.h"
+
+#include <errno.h>
+#include <string.h>
+
+void p2c2r__envelope_init(p2c2r_envelope *env, P2c2r__Wire__MsgType type)
+{
+    static const p2c2r_envelope empty = P2C2R__WIRE__ENVELOPE__INIT;
+    *env = empty;
+    env->version = P2C2R_PROTOCOL_VERSION;
+    env->type = type;
+}
+
+int p2c2r__envelope_decode(const void *data, size_t size, p2c2r_envelope **env)
+{
+    *env = NULL;
+    if (size > P2C2R_ENVELOPE_MAX_BYTES)
+        return P2C2R_E_TOOBIG;
+    /* An empty frame parses as an all-default Envelope; refuse it as the empty message
+     * it is rather than let it through as version 0. */
+    if (size == 0)
+        return P2C2R_E_PROTOCOL;
+    p2c2r_envelope *e = p2c2r__wire__envelope__unpack(NULL, size, data);
+    if (!e)
+        return P2C2R_E_PROTOCOL;
+    if (e->version != P2C2R_PROTOCOL_VERSION) {
+        p2c2r__wire__envelope__free_unpacked(e, NULL);
+        return P2C2R_E_VERSION;
+    }
+    if (e->type <= P2C2R__WIRE__MSG_TYPE__MSG_TYPE_UNSPECIFIED ||
+        e->type > P2C2R__WIRE__MSG_TYPE__PEER_BYE) {
+        p2c2r__wire__envelope__free_unpacked(e, NULL);
+        return P2C2R_E_PROTOCOL;
+    }
+    *env = e;
+    return P2C2R_OK;
+}
+
+void p2c2r__envelope_free(p2c2r_envelope **env)
+{
+    if (!env || !*env)
+        return;
+    p2c2r__wire__envelope__free_unpacked(*env, NULL);
+    *env = NULL;
+}
+
+int p2c2r__envelope_encode(const p2c2r_envelope *env, zmq_msg_t *msg)
+{
+    size_t size = p2c2r__wire__envelope__get_packed_size(env);
+    if (size > P2C2R_ENVELOPE_MAX_BYTES) {
+        zmq_msg_init(msg);
+        return P2C2R_E_TOOBIG;
+    }
+    if (zmq_msg_init_size(msg, size) != 0) {
+        zmq_msg_init(msg);
+        return P2C2R_E_NOMEM;
+    }
+    p2c2r__wire__envelope__pack(env, zmq_msg_data(msg));
+    return P2C2R_OK;
+}
+
+/* Drain what is left of a multipart message so the next recv starts a new one. */
+static void drain(void *sock, zmq_msg_t *part)
+{
+    while (zmq_msg_more(part)) {
+        zmq_msg_close(part);
+        zmq_msg_init(part);
+        if (zmq_msg_recv(part, sock, 0) < 0)
+            break;
+    }
+}
+
+int p2c2r__envelope_recv(void *sock, bool routed, int flags, p2c2r_envelope_msg *msg)
+{
+    msg->route_len = 0;
+    msg->env = NULL;
+    msg->has_payload = false;
+    zmq_msg_init(&msg->payload);
+
+    zmq_msg_t part;
+    zmq_msg_init(&part);
+    int rc = P2C2R_OK;
+    if (zmq_msg_recv(&part, sock, flags) < 0) {
+        rc = errno == EAGAIN ? P2C2R_E_TIMEOUT : P2C2R_E_IO;
+        goto done;
+    }
+    if (routed) {
+        size_t len = zmq_msg_size(&part);
+        if (len > sizeof msg->route || !zmq_msg_more(&part)) {
+            rc = P2C2R_E_PROTOCOL;
+            goto drain;
+        }
+        memcpy(msg->route, zmq_msg_data(&part), len);
+        msg->route_len = len;
+        zmq_msg_close(&part);
+        zmq_msg_init(&part);
+        /* The rest of a message arrives atomically once its first frame has. */
+        if (zmq_msg_recv(&part, sock, 0) < 0) {
+            rc = P2C2R_E_IO;
+            goto done;
+        }
+    }
+    rc = p2c2r__envelope_decode(zmq_msg_data(&part), zmq_msg_size(&part), &msg->env);
+    if (!zmq_msg_more(&part))
+        goto done;
+    if (zmq_msg_recv(&msg->payload, sock, 0) < 0) {
+        rc = P2C2R_E_IO;
+        goto done;
+    }
+    msg->has_payload = true;
+    if (zmq_msg_more(&msg->payload)) {
+        rc = P2C2R_E_PROTOCOL;
+        zmq_msg_close(&part);
+        zmq_msg_init(&part);
+        zmq_msg_move(&part, &msg->payload);
+        msg->has_payload = false;
+        goto drain;
+    }
+    goto done;
+drain:
+    drain(sock, &part);
+done:
+    zmq_msg_close(&part);
+    if (rc != P2C2R_OK)
+        p2c2r__envelope_free(&msg->env);
+    return rc;
+}
+
+void p2c2r__envelope_msg_close(p2c2r_envelope_msg *msg)
+{
+    p2c2r__envelope_free(&msg->env);
+    zmq_msg_close(&msg->payload);
+    zmq_msg_init(&msg->payload);
+    msg->has_payload = false;
+}
+
+static int send_error(void)
+{
+    switch (errno) {
+    case EAGAIN:
+        return P2C2R_E_BUSY;
+    case EHOSTUNREACH:
+        return P2C2R_E_UNKNOWNPEER;
+    default:
+        return P2C2R_E_IO;
+    }
+}
+
+int p2c2r__envelope_send(void *sock, const void *route, size_t route_len, const p2c2r_envelope *env,
+                         zmq_msg_t *payload, int flags)
+{
+    zmq_msg_t head;
+    int rc = p2c2r__envelope_encode(env, &head);
+    if (rc != P2C2R_OK)
+        goto fail;
+    if (route_len > 0) {
+        /* With ZMQ_ROUTER_MANDATORY an unroutable first frame fails here, before any
+         * other frame is queued, so nothing half-sent is left behind. */
+        if (zmq_send(sock, route, route_len, flags | ZMQ_SNDMORE) < 0) {
+            rc = send_error();
+            goto fail;
+        }
+    }
+    if (zmq_msg_send(&head, sock, flags | (payload ? ZMQ_SNDMORE : 0)) < 0) {
+        rc = send_error();
+        goto fail;
+    }
+    if (payload && zmq_msg_send(payload, sock, flags) < 0) {
+        rc = send_error();
+        goto fail;
+    }
+    return P2C2R_OK;
+fail:
+    zmq_msg_close(&head);
+    if (payload) {
+        zmq_msg_close(payload);
+        zmq_msg_init(payload);
+    }
+    return rc;
+}
+
+int p2c2r__envelope_payload_wrap(zmq_msg_t *msg, void *data, size_t size, zmq_free_fn *free_fn,
+                                 void *hint)
+{
+    if (zmq_msg_init_data(msg, data, size, free_fn, hint) != 0) {
+        free_fn(data, hint);
+        zmq_msg_init(msg);
+        return P2C2R_E_NOMEM;
+    }
+    return P2C2R_OK;
+}
+
+const char *p2c2r__envelope_type_name(int type)
+{
+    switch (type) {
+    case P2C2R__WIRE__MSG_TYPE__PEER_HELLO:
+        return "PEER_HELLO";
+    case P2C2R__WIRE__MSG_TYPE__HEARTBEAT:
+        return "HEARTBEAT";
+    case P2C2R__WIRE__MSG_TYPE__SUBMIT:
+        return "SUBMIT";
+    case P2C2R__WIRE__MSG_TYPE__ASSIGN:
+        return "ASSIGN";
+    case P2C2R__WIRE__MSG_TYPE__RESULT:
+        return "RESULT";
+    case P2C2R__WIRE__MSG_TYPE__ERROR:
+        return "ERROR";
+    case P2C2R__WIRE__MSG_TYPE__PEER_BYE:
+        return "PEER_BYE";
+    default:
+        return "UNKNOWN";
+    }
+}

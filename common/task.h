@@ -1,0 +1,35 @@
+/* task: the task kinds the cluster knows and the checks every hop applies to a request.
+ *
+ * The SDK runs these checks before sending (so a bad call fails at once), the coordinator
+ * before admitting a task, and the peer before running it: a hostile or buggy sender is
+ * refused with a precise error wherever it enters. Kinds get small indexes so the
+ * coordinator can keep capability sets as bitmasks.
+ */
+#ifndef P2C2R_TASK_H
+#define P2C2R_TASK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/envelope.h"
+
+enum p2c2r_kind {
+    P2C2R_KIND_UPSCALE = 0, /* decode, upscale by an integer factor, encode */
+    P2C2R_KIND_NOOP = 1,    /* echo the payload: measures the cluster itself */
+    P2C2R_KIND_COUNT
+};
+
+#define P2C2R_SCALE_MAX        8u
+#define P2C2R_JPEG_QUALITY_DEF 90u
+
+/* Index of a kind name, or -1 when the cluster has no such kind. */
+int p2c2r__task_kind_lookup(const char *name);
+/* Name of a kind index. */
+const char *p2c2r__task_kind_name(int kind);
+
+/* Check the task fields of a SUBMIT or ASSIGN envelope whose payload is payload_size bytes.
+ * On failure returns the error code and points *detail at a static explanation.
+ * Input dimensions, when declared, must give an output within the image limits. */
+int p2c2r__task_validate(const p2c2r_envelope *env, size_t payload_size, const char **detail);
+
+#endif /* P2C2R_TASK_H */

@@ -1,0 +1,111 @@
+/* p2c2r-coordinator: command line front of the coordinator service (coordinator.h). */
+#include <czmq.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "common/log.h"
+#include "coordinator/coordinator.h"
+#include "p2c2r.h"
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "Usage: p2c2r-coordinator [OPTIONS]\n"
+            "Run the P2C2R coordinator: clients submit tasks, peers run them.\n\n"
+            "  --clients ENDPOINT      bind address for clients (default tcp://*:7700)\n"
+            "  --peers ENDPOINT        bind address for peers (default tcp://*:7701)\n"
+            "                          a port of * picks a free one; the ready line says which\n"
+            "  --max-queue N           queued tasks before SUBMIT gets BUSY (default 10000)\n"
+            "  --peer-timeout-ms MS    drop a peer silent this long (default 2000)\n"
+            "  --log-level LEVEL       error, warn, info or debug (default info)\n"
+            "  -h, --help              show this help\n\n"
+            "Once both sockets are bound it prints one line to stdout:\n"
+            "  p2c2r-coordinator ready clients=ENDPOINT peers=ENDPOINT\n"
+            "and serves until SIGINT or SIGTERM.\n");
+}
+
+static int parse_u32(const char *text, const char *flag, uint32_t min, uint32_t *out)
+{
+    char *end;
+    unsigned long v = strtoul(text, &end, 10);
+    if (*text == '\0' || *end != '\0' || v < min || v > UINT32_MAX) {
+        fprintf(stderr, "p2c2r-coordinator: %s needs a whole number >= %u, not '%s'\n", flag, min,
+                text);
+        return -1;
+    }
+    *out = (uint32_t)v;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    coordinator_config config = {
+        .client_endpoint = "tcp://*:7700",
+        .peer_endpoint = "tcp://*:7701",
+        .max_queue = 10000,
+        .peer_timeout_ms = 2000,
+    };
+    int level = P2C2R_LOG_INFO;
+    static const struct option options[] = {
+        {"clients", required_argument, NULL, 'c'},
+        {"peers", required_argument, NULL, 'p'},
+        {"max-queue", required_argument, NULL, 'q'},
+        {"peer-timeout-ms", required_argument, NULL, 't'},
+        {"log-level", required_argument, NULL, 'l'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    int opt;
+    while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+        switch (opt) {
+        case 'c':
+            config.client_endpoint = optarg;
+            break;
+        case 'p':
+            config.peer_endpoint = optarg;
+            break;
+        case 'q':
+            if (parse_u32(optarg, "--max-queue", 1, &config.max_queue))
+                return 2;
+            break;
+        case 't':
+            if (parse_u32(optarg, "--peer-timeout-ms", 10, &config.peer_timeout_ms))
+                return 2;
+            break;
+        case 'l':
+            level = p2c2r__log_parse_level(optarg);
+            if (level < 0) {
+                fprintf(stderr, "p2c2r-coordinator: unknown log level '%s'\n", optarg);
+                return 2;
+            }
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "p2c2r-coordinator: unexpected argument '%s'\n", argv[optind]);
+        usage(stderr);
+        return 2;
+    }
+    p2c2r__log_init("coordinator", (enum p2c2r_log_level)level);
+    zsys_init(); /* installs the SIGINT/SIGTERM handler behind zsys_interrupted */
+
+    int err = 0;
+    coordinator *coord = coordinator_new(&config, &err);
+    if (!coord) {
+        log_error("cannot start: %s", p2c2r_strerror(err));
+        return 1;
+    }
+    printf("p2c2r-coordinator ready clients=%s peers=%s\n", coordinator_client_endpoint(coord),
+           coordinator_peer_endpoint(coord));
+    fflush(stdout);
+    int rc = coordinator_run(coord);
+    coordinator_destroy(&coord);
+    return rc == 0 ? 0 : 1;
+}

@@ -1,0 +1,192 @@
+/* kind_upscale: decode a frame, upscale it by an integer factor, encode the result.
+ *
+ * The whole path stays in the input's own planar layout: a 4:2:0 JPEG is decoded to Y, Cb
+ * and Cr planes, each plane is resampled on its own, and the planes are encoded straight
+ * back to JPEG, so the pixels never pass through RGB. Limits are checked before any large
+ * allocation: the declared size, the JPEG header's size, and the output size.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/clock.h"
+#include "common/image.h"
+#include "common/task.h"
+#include "common/zstd.h"
+#include "peer/kind.h"
+#include "peer/resize.h"
+
+/* zstd level for ZSTD output: fast enough to keep up with the upscale itself. */
+#define OUTPUT_ZSTD_LEVEL 1
+
+static void free_buffer(void *data, void *hint)
+{
+    (void)hint;
+    free(data);
+}
+
+static int upscale_init(void **state)
+{
+    *state = p2c2r__jpeg_new();
+    return *state ? P2C2R_OK : P2C2R_E_NOMEM;
+}
+
+static void upscale_fini(void **state)
+{
+    p2c2r_jpeg *jpeg = *state;
+    p2c2r__jpeg_destroy(&jpeg);
+    *state = NULL;
+}
+
+static int decode_input(p2c2r_jpeg *jpeg, const peer_task_in *in, p2c2r_image *img,
+                        const char **detail)
+{
+    const P2c2r__Wire__Frame *f = in->env->frame;
+    int rc;
+    switch ((int)f->codec) {
+    case P2C2R_CODEC_JPEG: {
+        uint32_t w, h;
+        p2c2r_pixel_format fmt;
+        rc = p2c2r__jpeg_header(jpeg, in->payload, in->payload_size, &w, &h, &fmt);
+        if (rc != P2C2R_OK) {
+            *detail = rc == P2C2R_E_TOOBIG ? "JPEG header declares a size beyond the limits"
+                                           : "payload is not a readable JPEG";
+            return rc == P2C2R_E_TOOBIG ? P2C2R_E_BADINPUT : rc;
+        }
+        if ((f->width && f->width != w) || (f->height && f->height != h)) {
+            *detail = "JPEG size differs from the declared size";
+            return P2C2R_E_BADINPUT;
+        }
+        rc = p2c2r__jpeg_decode(jpeg, in->payload, in->payload_size, img);
+        if (rc != P2C2R_OK)
+            *detail = "JPEG is truncated or corrupt";
+        return rc;
+    }
+    case P2C2R_CODEC_RAW:
+        rc = p2c2r__image_from_raw(img, (p2c2r_pixel_format)f->pixel_format, f->width, f->height,
+                                   in->payload, in->payload_size);
+        if (rc != P2C2R_OK)
+            *detail = "raw payload size does not match its format and size";
+        return rc;
+    case P2C2R_CODEC_ZSTD: {
+        size_t want =
+            p2c2r__image_raw_size((p2c2r_pixel_format)f->pixel_format, f->width, f->height);
+        uint8_t *raw = NULL;
+        size_t raw_size = 0;
+        rc = p2c2r__zstd_decompress(in->payload, in->payload_size, want, &raw, &raw_size);
+        if (rc != P2C2R_OK) {
+            *detail = rc == P2C2R_E_TOOBIG ? "zstd frame declares more than the image size"
+                                           : "payload is not a valid zstd frame";
+            return rc == P2C2R_E_TOOBIG ? P2C2R_E_BADINPUT : rc;
+        }
+        rc = p2c2r__image_from_raw(img, (p2c2r_pixel_format)f->pixel_format, f->width, f->height,
+                                   raw, raw_size);
+        free(raw);
+        if (rc != P2C2R_OK)
+            *detail = "decompressed size does not match the image size";
+        return rc;
+    }
+    default:
+        *detail = "unknown input codec";
+        return P2C2R_E_UNSUPPORTED;
+    }
+}
+
+static int encode_output(p2c2r_jpeg *jpeg, const P2c2r__Wire__UpscaleParams *up,
+                         const p2c2r_image *img, peer_task_out *out)
+{
+    int codec = up->output_codec ? (int)up->output_codec : P2C2R_CODEC_JPEG;
+    uint8_t *data = NULL;
+    size_t size = 0;
+    int rc;
+    if (codec == P2C2R_CODEC_JPEG) {
+        int quality = up->jpeg_quality ? (int)up->jpeg_quality : (int)P2C2R_JPEG_QUALITY_DEF;
+        rc = p2c2r__jpeg_encode(jpeg, img, quality, &data, &size);
+        out->free_fn = p2c2r__jpeg_free_buffer;
+    } else {
+        rc = p2c2r__image_to_raw(img, &data, &size);
+        out->free_fn = free_buffer;
+        if (rc == P2C2R_OK && codec == P2C2R_CODEC_ZSTD) {
+            uint8_t *packed = NULL;
+            size_t packed_size = 0;
+            rc = p2c2r__zstd_compress(data, size, OUTPUT_ZSTD_LEVEL, &packed, &packed_size);
+            free(data);
+            data = packed;
+            size = packed_size;
+        }
+    }
+    if (rc != P2C2R_OK) {
+        out->detail = "encoding the output failed";
+        return rc;
+    }
+    out->data = data;
+    out->size = size;
+    out->frame.codec = (P2c2r__Wire__Codec)codec;
+    out->frame.pixel_format = (P2c2r__Wire__PixelFormat)img->format;
+    out->frame.width = img->width;
+    out->frame.height = img->height;
+    return P2C2R_OK;
+}
+
+static int upscale_run_cpu(void *state, const peer_task_in *in, peer_task_out *out)
+{
+    p2c2r_jpeg *jpeg = state;
+    const P2c2r__Wire__UpscaleParams *up = in->env->upscale;
+    p2c2r_image src = {0}, dst = {0};
+    int rc;
+
+    if (up->mode != P2C2R__WIRE__UPSCALE_MODE__UPSCALE_MODE_UNSPECIFIED &&
+        up->mode != P2C2R__WIRE__UPSCALE_MODE__FAST) {
+        out->detail = "only mode fast (bilinear) is implemented on this peer";
+        return P2C2R_E_UNSUPPORTED;
+    }
+
+    uint64_t t0 = p2c2r__now_us();
+    rc = decode_input(jpeg, in, &src, &out->detail);
+    if (rc != P2C2R_OK)
+        goto fail;
+    if (up->output_format && (int)up->output_format != (int)src.format) {
+        out->detail = "converting to another pixel format is not supported";
+        rc = P2C2R_E_UNSUPPORTED;
+        goto fail;
+    }
+
+    uint64_t t1 = p2c2r__now_us();
+    uint64_t ow = (uint64_t)src.width * up->scale, oh = (uint64_t)src.height * up->scale;
+    if (ow > P2C2R_IMAGE_MAX_SIDE || oh > P2C2R_IMAGE_MAX_SIDE) {
+        out->detail = "output would exceed the image size limits";
+        rc = P2C2R_E_TOOBIG;
+        goto fail;
+    }
+    rc = p2c2r__image_alloc(&dst, src.format, (uint32_t)ow, (uint32_t)oh);
+    if (rc != P2C2R_OK) {
+        out->detail = "output would exceed the image size limits or memory";
+        goto fail;
+    }
+    for (uint32_t i = 0; i < src.nplanes; i++) {
+        rc = p2c2r__resize_bilinear(&src.plane[i], &dst.plane[i]);
+        if (rc != P2C2R_OK) {
+            out->detail = "resampling failed";
+            goto fail;
+        }
+    }
+
+    uint64_t t2 = p2c2r__now_us();
+    rc = encode_output(jpeg, up, &dst, out);
+    if (rc != P2C2R_OK)
+        goto fail;
+    uint64_t t3 = p2c2r__now_us();
+    out->decode_us = t1 - t0;
+    out->compute_us = t2 - t1;
+    out->encode_us = t3 - t2;
+fail:
+    p2c2r__image_free(&src);
+    p2c2r__image_free(&dst);
+    return rc;
+}
+
+const peer_kind_ops peer_kind_upscale = {
+    .name = "upscale",
+    .init = upscale_init,
+    .run_cpu = upscale_run_cpu,
+    .fini = upscale_fini,
+};

@@ -1,0 +1,137 @@
+/* worker: see worker.h. */
+#include "peer/worker.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/clock.h"
+#include "common/log.h"
+#include "peer/kind.h"
+
+void peer_worker_job_free(peer_job **job)
+{
+    if (!job || !*job)
+        return;
+    p2c2r__envelope_free(&(*job)->env);
+    zmq_msg_close(&(*job)->payload);
+    free(*job);
+    *job = NULL;
+}
+
+int peer_worker_send(zactor_t *worker, peer_job **job)
+{
+    void *pipe = zsock_resolve(zactor_sock(worker));
+    if (zmq_send(pipe, job, sizeof *job, 0) != (int)sizeof *job) {
+        peer_worker_job_free(job);
+        return P2C2R_E_IO;
+    }
+    *job = NULL;
+    return P2C2R_OK;
+}
+
+/* Run one job and send its answer on the pipe. Frees the job. */
+static void run_job(void *pipe, void **states, const int *ready, peer_job *job)
+{
+    const peer_kind_ops *ops = peer_kinds[job->kind];
+    peer_task_in in = {
+        .env = job->env,
+        .payload = zmq_msg_data(&job->payload),
+        .payload_size = zmq_msg_size(&job->payload),
+    };
+    peer_task_out out = {.frame = P2C2R__WIRE__FRAME__INIT};
+    int rc;
+    uint64_t start = p2c2r__now_us();
+    if (start >= job->deadline_us) {
+        rc = P2C2R_E_DEADLINE;
+        out.detail = "deadline passed before the task started on the peer";
+    } else if (!ready[job->kind]) {
+        rc = P2C2R_E_INTERNAL;
+        out.detail = "the peer could not initialise this task kind";
+    } else {
+        rc = ops->run_cpu(states[job->kind], &in, &out);
+    }
+    uint64_t end = p2c2r__now_us();
+    if (rc == P2C2R_OK && end > job->deadline_us) {
+        /* Nobody can use a late frame: say so instead of shipping its bytes. */
+        rc = P2C2R_E_DEADLINE;
+        out.detail = "task finished after its deadline";
+    }
+
+    P2c2r__Wire__Timing timing = P2C2R__WIRE__TIMING__INIT;
+    timing.decode_us = out.decode_us;
+    timing.compute_us = out.compute_us;
+    timing.encode_us = out.encode_us;
+    timing.peer_us = end - job->received_us;
+    p2c2r_envelope env;
+    p2c2r__envelope_init(&env, rc == P2C2R_OK ? P2C2R__WIRE__MSG_TYPE__RESULT
+                                              : P2C2R__WIRE__MSG_TYPE__ERROR);
+    env.task_id = job->env->task_id;
+    env.status = rc;
+    env.detail = (char *)(out.detail ? out.detail : "");
+    env.timing = &timing;
+
+    zmq_msg_t payload;
+    zmq_msg_init(&payload);
+    if (rc == P2C2R_OK) {
+        env.frame = &out.frame;
+        if (out.echo_input)
+            zmq_msg_move(&payload, &job->payload);
+        else if (out.data)
+            rc = p2c2r__envelope_payload_wrap(&payload, out.data, out.size, out.free_fn, NULL);
+    } else if (out.data) {
+        out.free_fn(out.data, NULL);
+    }
+    if (rc != P2C2R_OK && env.type == P2C2R__WIRE__MSG_TYPE__RESULT) {
+        env.type = P2C2R__WIRE__MSG_TYPE__ERROR;
+        env.status = rc;
+        env.detail = "out of memory sending the result";
+        env.frame = NULL;
+    }
+    log_debug("task %" PRIu64 " (%s): %s in %" PRIu64 " us", job->env->task_id, ops->name,
+              p2c2r_errname(env.status), end - start);
+    rc = p2c2r__envelope_send(pipe, NULL, 0, &env,
+                              env.type == P2C2R__WIRE__MSG_TYPE__RESULT ? &payload : NULL, 0);
+    if (rc != P2C2R_OK)
+        log_error("worker cannot answer task %" PRIu64 ": %s", job->env->task_id,
+                  p2c2r_strerror(rc));
+    zmq_msg_close(&payload);
+    peer_worker_job_free(&job);
+}
+
+static void worker_actor(zsock_t *pipe_sock, void *args)
+{
+    (void)args;
+    void *states[peer_kinds_count];
+    int ready[peer_kinds_count];
+    for (size_t i = 0; i < peer_kinds_count; i++) {
+        states[i] = NULL;
+        ready[i] = !peer_kinds[i]->init || peer_kinds[i]->init(&states[i]) == P2C2R_OK;
+        if (!ready[i])
+            log_error("kind %s failed to initialise", peer_kinds[i]->name);
+    }
+    zsock_signal(pipe_sock, 0);
+    void *pipe = zsock_resolve(pipe_sock);
+    for (;;) {
+        zmq_msg_t msg;
+        zmq_msg_init(&msg);
+        if (zmq_msg_recv(&msg, pipe, 0) < 0)
+            break;
+        /* Anything that is not a job pointer is the actor's "$TERM". */
+        if (zmq_msg_size(&msg) != sizeof(peer_job *)) {
+            zmq_msg_close(&msg);
+            break;
+        }
+        peer_job *job;
+        memcpy(&job, zmq_msg_data(&msg), sizeof job);
+        zmq_msg_close(&msg);
+        run_job(pipe, states, ready, job);
+    }
+    for (size_t i = 0; i < peer_kinds_count; i++)
+        if (ready[i] && peer_kinds[i]->fini)
+            peer_kinds[i]->fini(&states[i]);
+}
+
+zactor_t *peer_worker_new(void)
+{
+    return zactor_new(worker_actor, NULL);
+}

@@ -1,0 +1,35 @@
+/* worker: one thread per slot that runs tasks through the kind table.
+ *
+ * Each worker is a CZMQ actor: it initialises the state of every kind (codec handles and
+ * the like, kept for its whole life), signals ready, then takes jobs from its pipe one at
+ * a time. A job travels as a pointer (same process, ownership moves with it); the answer
+ * comes back on the pipe as ready-to-send frames [Envelope][payload], so the peer's main
+ * loop only relays them to the coordinator, without decoding or copying.
+ */
+#ifndef P2C2R_PEER_WORKER_H
+#define P2C2R_PEER_WORKER_H
+
+#include <czmq.h>
+#include <stdint.h>
+
+#include "common/envelope.h"
+
+typedef struct peer_job {
+    p2c2r_envelope *env;  /* the ASSIGN, owned by the job */
+    zmq_msg_t payload;    /* its payload, owned by the job */
+    int kind;             /* index into peer_kinds */
+    uint64_t received_us; /* when the peer got it (peer clock) */
+    uint64_t deadline_us; /* absolute deadline (peer clock) */
+} peer_job;
+
+/* Start a worker thread; returns once it is ready, or NULL. */
+zactor_t *peer_worker_new(void);
+
+/* Hand a job to an idle worker. Takes ownership: *job is NULL afterwards, also on failure
+ * (when the job is freed). Returns P2C2R_OK or P2C2R_E_IO. */
+int peer_worker_send(zactor_t *worker, peer_job **job);
+
+/* Free a job that was not handed to a worker. Accepts NULL; sets *job to NULL. */
+void peer_worker_job_free(peer_job **job);
+
+#endif /* P2C2R_PEER_WORKER_H */

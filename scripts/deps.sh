@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Install, from Debian's packages, whatever of the build and run dependencies is missing.
+# Sourced by demo.sh and test.sh; safe to run again (installs nothing when all is there).
+set -euo pipefail
+
+P2C2R_PACKAGES=(
+  build-essential pkg-config meson ninja-build
+  libzmq3-dev libczmq-dev libprotobuf-c-dev protobuf-c-compiler
+  libzstd-dev libturbojpeg0-dev
+  plasma-workspace-wallpapers  # sample frames: real photographs and renders
+  python3                      # counts test results
+)
+
+p2c2r_install_deps() {
+  local missing=() pkg
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" ||
+      missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "installing: ${missing[*]}"
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
+    "${missing[@]}" >/dev/null
+}

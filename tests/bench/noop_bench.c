@@ -1,0 +1,496 @@
+/* noop_bench: what the cluster costs per task, measured against the bare-ZeroMQ ceiling.
+ *
+ * The ceiling is zmq_limit (built next to this bench): a broker, one echoing worker and a
+ * client, one process each, doing nothing but forwarding frames. The same load then goes
+ * through a real coordinator and one peer running `noop` tasks, submitted through the SDK:
+ * the same number of tasks, the same window in flight, the same payload size. Both sides
+ * time each task from just before it is sent to just after its answer is in hand, so the
+ * ratio is what scheduling, envelopes, the SDK's pipes and the peer's worker threads add.
+ *
+ * Figures are printed, never asserted: machines are noisy. The bench fails only when a
+ * task fails, comes back twice or with the wrong bytes, or something cannot start. It
+ * exits 77 (skip) when zmq_limit was not built. Every process it starts dies with it:
+ * children get PR_SET_PDEATHSIG, and exit and signal handlers kill them.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cluster.h"
+#include "p2c2r.h"
+
+#define WINDOW           16           /* tasks in flight, on both sides */
+#define WARMUP_TASKS     (4 * WINDOW) /* run first, not measured: connections, registration */
+#define TASK_DEADLINE_MS 30000        /* so that no task is cut short by the cluster */
+#define POLL_TIMEOUT_MS  30000        /* no result for this long fails the run */
+#define CHILD_TIMEOUT_MS 60000        /* one zmq_limit client run at most */
+#define READY_TIMEOUT_MS 5000         /* for the broker to bind */
+#define BIND_ATTEMPTS    3            /* fresh ports after a lost race for them */
+
+typedef struct bench_case {
+    size_t size; /* payload bytes */
+    long tasks;  /* tasks measured */
+} bench_case;
+
+/* Counts chosen so that the whole run stays well under a minute on two cores. */
+static const bench_case cases[] = {
+    {64, 50000},
+    {4096, 30000},
+    {256 * 1024, 5000},
+};
+#define NCASES (sizeof cases / sizeof cases[0])
+
+typedef struct figures {
+    double tasks_per_s; /* tasks answered / seconds from first send to last answer */
+    unsigned long p50;  /* median latency, us */
+    unsigned long p99;  /* 99th percentile latency, us */
+    int ok;             /* whether the run completed */
+} figures;
+
+/* The SDK's own account of where the time went, p50 of each part (us). */
+typedef struct parts {
+    unsigned long total; /* I/O thread: task forwarded to answer received */
+    unsigned long queue; /* waiting in the coordinator's queue */
+    unsigned long peer;  /* on the peer, assignment to answer */
+} parts;
+
+/* ---- zmq_limit processes ---------------------------------------------------------- */
+
+static pid_t zl_children[3]; /* broker, worker, client; 0 when not running */
+
+static void zl_kill_all(void)
+{
+    for (size_t i = 0; i < sizeof zl_children / sizeof zl_children[0]; i++)
+        if (zl_children[i] > 0)
+            kill(zl_children[i], SIGKILL);
+}
+
+static void on_fatal_signal(int sig)
+{
+    zl_kill_all();
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+static void install_handlers(void)
+{
+    atexit(zl_kill_all);
+    int sigs[] = {SIGINT, SIGTERM, SIGABRT, SIGSEGV, SIGBUS, SIGFPE, SIGALRM};
+    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+        signal(sigs[i], on_fatal_signal);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+static uint64_t now_us(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000u + (uint64_t)t.tv_nsec / 1000u;
+}
+
+/* Start bin with args in slot `slot`; its stdout goes to *out_fd when out_fd is not NULL.
+ * Returns the pid or -1. */
+static pid_t zl_spawn(int slot, const char *bin, const char *const *args, int *out_fd)
+{
+    int fds[2] = {-1, -1};
+    if (out_fd && pipe(fds) != 0)
+        return -1;
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid < 0) {
+        if (out_fd) {
+            close(fds[0]);
+            close(fds[1]);
+        }
+        return -1;
+    }
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent) /* the parent died before prctl took effect */
+            _exit(127);
+        if (out_fd) {
+            dup2(fds[1], STDOUT_FILENO);
+            close(fds[0]);
+            close(fds[1]);
+        }
+        const char *argv[16];
+        int n = 0;
+        argv[n++] = bin;
+        for (int i = 0; args[i] && n < 15; i++)
+            argv[n++] = args[i];
+        argv[n] = NULL;
+        execv(bin, (char *const *)argv);
+        fprintf(stderr, "noop_bench: cannot run %s: %s\n", bin, strerror(errno));
+        _exit(127);
+    }
+    zl_children[slot] = pid;
+    if (out_fd) {
+        close(fds[1]);
+        *out_fd = fds[0];
+    }
+    return pid;
+}
+
+static void zl_stop(int slot)
+{
+    if (zl_children[slot] <= 0)
+        return;
+    kill(zl_children[slot], SIGKILL);
+    waitpid(zl_children[slot], NULL, 0);
+    zl_children[slot] = 0;
+}
+
+/* Two distinct free loopback ports (both held while the second is picked). */
+static int free_ports(int *a, int *b)
+{
+    int s[2] = {-1, -1}, rc = -1;
+    int *out[2] = {a, b};
+    for (int i = 0; i < 2; i++) {
+        struct sockaddr_in addr = {.sin_family = AF_INET};
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t len = sizeof addr;
+        s[i] = socket(AF_INET, SOCK_STREAM, 0);
+        if (s[i] < 0 || bind(s[i], (struct sockaddr *)&addr, sizeof addr) != 0 ||
+            getsockname(s[i], (struct sockaddr *)&addr, &len) != 0)
+            goto done;
+        *out[i] = ntohs(addr.sin_port);
+    }
+    rc = 0;
+done:
+    for (int i = 0; i < 2; i++)
+        if (s[i] >= 0)
+            close(s[i]);
+    return rc;
+}
+
+static int port_open(int port)
+{
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    if (s < 0)
+        return 0;
+    int ok = connect(s, (struct sockaddr *)&addr, sizeof addr) == 0;
+    close(s);
+    return ok;
+}
+
+/* Start the broker on fresh ports and wait until both are bound; then the worker.
+ * front/back receive the endpoints. Returns 0 or -1. */
+static int zl_start(const char *bin, char *front, char *back, size_t size)
+{
+    for (int attempt = 0; attempt < BIND_ATTEMPTS; attempt++) {
+        int fp, bp;
+        if (free_ports(&fp, &bp) != 0)
+            return -1;
+        snprintf(front, size, "tcp://127.0.0.1:%d", fp);
+        snprintf(back, size, "tcp://127.0.0.1:%d", bp);
+        const char *const args[] = {"broker", front, back, NULL};
+        if (zl_spawn(0, bin, args, NULL) < 0)
+            return -1;
+        uint64_t give_up = now_us() + READY_TIMEOUT_MS * 1000ull;
+        int alive = 1, bound = 0;
+        while (alive && !bound && now_us() < give_up) {
+            bound = port_open(fp) && port_open(bp);
+            alive = waitpid(zl_children[0], NULL, WNOHANG) == 0;
+            if (!bound && alive)
+                usleep(2000);
+        }
+        if (!alive) {
+            zl_children[0] = 0; /* lost the race for a port: try others */
+            continue;
+        }
+        if (!bound) {
+            fprintf(stderr, "noop_bench: zmq_limit broker did not bind %s and %s\n", front, back);
+            zl_stop(0);
+            return -1;
+        }
+        const char *const wargs[] = {"worker", back, NULL};
+        if (zl_spawn(1, bin, wargs, NULL) < 0) {
+            zl_stop(0);
+            return -1;
+        }
+        return 0;
+    }
+    fprintf(stderr, "noop_bench: zmq_limit broker could not bind after %d attempts\n",
+            BIND_ATTEMPTS);
+    return -1;
+}
+
+/* One zmq_limit client run; parses its figures into *f. Returns 0 or -1. */
+static int zl_client(const char *bin, const char *front, long tasks, size_t size, figures *f)
+{
+    char n[32], w[32], s[32];
+    snprintf(n, sizeof n, "%ld", tasks);
+    snprintf(w, sizeof w, "%d", WINDOW);
+    snprintf(s, sizeof s, "%zu", size);
+    const char *const args[] = {"client", front, n, w, s, NULL};
+    int fd;
+    if (zl_spawn(2, bin, args, &fd) < 0)
+        return -1;
+    char out[1024];
+    size_t used = 0;
+    uint64_t give_up = now_us() + CHILD_TIMEOUT_MS * 1000ull;
+    for (;;) {
+        uint64_t now = now_us();
+        struct pollfd pfd = {fd, POLLIN, 0};
+        if (now >= give_up || poll(&pfd, 1, (int)((give_up - now) / 1000) + 1) <= 0) {
+            fprintf(stderr, "noop_bench: zmq_limit client gave no figures within %d s\n",
+                    CHILD_TIMEOUT_MS / 1000);
+            break;
+        }
+        ssize_t got = read(fd, out + used, sizeof out - 1 - used);
+        if (got <= 0)
+            break; /* end of output: the client has finished */
+        used += (size_t)got;
+        if (used == sizeof out - 1)
+            break;
+    }
+    out[used] = '\0';
+    close(fd);
+    zl_stop(2);
+    long done = 0;
+    const char *line = strstr(out, "tasks=");
+    if (!line || sscanf(line, "tasks=%ld seconds=%*f tasks_per_s=%lf p50_us=%lu p99_us=%lu", &done,
+                        &f->tasks_per_s, &f->p50, &f->p99) != 4) {
+        fprintf(stderr, "noop_bench: cannot read zmq_limit client output '%s'\n", out);
+        return -1;
+    }
+    if (done != tasks) {
+        fprintf(stderr, "noop_bench: zmq_limit client finished %ld of %ld tasks\n", done, tasks);
+        return -1;
+    }
+    f->ok = 1;
+    return 0;
+}
+
+/* The ceiling for every case, with one broker and worker for all of them. */
+static int run_zmq_limit(const char *bin, figures *out)
+{
+    char front[64], back[64];
+    if (zl_start(bin, front, back, sizeof front) != 0)
+        return -1;
+    int rc = 0;
+    for (size_t i = 0; i < NCASES && rc == 0; i++) {
+        figures warm;
+        rc = zl_client(bin, front, WARMUP_TASKS, cases[i].size, &warm);
+        if (rc == 0)
+            rc = zl_client(bin, front, cases[i].tasks, cases[i].size, &out[i]);
+    }
+    zl_stop(1);
+    zl_stop(0);
+    return rc;
+}
+
+/* ---- P2C2R ------------------------------------------------------------------------ */
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Same percentile convention as zmq_limit. Sorts v. */
+static unsigned long percentile(uint64_t *v, long n, double q)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_u64);
+    return (unsigned long)v[(long)(n * q)];
+}
+
+/* Run `tasks` noop tasks of `size` bytes with WINDOW in flight. Each payload carries its
+ * index, which must come back. Fills *f (and *p when not NULL). Returns 0 or -1. */
+static int run_p2c2r_tasks(p2c2r_client *client, long tasks, size_t size, figures *f, parts *p)
+{
+    uint8_t *buf = calloc(1, size);
+    uint64_t *sent_at = calloc((size_t)tasks, sizeof *sent_at);
+    uint64_t *lat = calloc((size_t)tasks, sizeof *lat);
+    uint64_t *part[3] = {calloc((size_t)tasks, sizeof(uint64_t)),
+                         calloc((size_t)tasks, sizeof(uint64_t)),
+                         calloc((size_t)tasks, sizeof(uint64_t))};
+    int rc = -1;
+    if (!buf || !sent_at || !lat || !part[0] || !part[1] || !part[2]) {
+        fprintf(stderr, "noop_bench: out of memory\n");
+        goto done;
+    }
+    long sent = 0, got = 0, failed = 0;
+    uint64_t first_id = 0;
+    uint64_t t0 = now_us();
+    while (got < tasks) {
+        while (sent < tasks && sent - got < WINDOW) {
+            uint64_t index = (uint64_t)sent, id;
+            memcpy(buf, &index, sizeof index);
+            sent_at[sent] = now_us();
+            int err = p2c2r_submit_noop(client, buf, size, TASK_DEADLINE_MS, &id);
+            if (err != P2C2R_OK) {
+                fprintf(stderr, "noop_bench: submit %ld: %s\n", sent, p2c2r_errname(err));
+                goto done;
+            }
+            if (sent == 0)
+                first_id = id;
+            if (id != first_id + index) {
+                fprintf(stderr, "noop_bench: task ids are not consecutive\n");
+                goto done;
+            }
+            sent++;
+        }
+        p2c2r_result *r;
+        if (p2c2r_poll(client, POLL_TIMEOUT_MS, &r) != P2C2R_OK) {
+            fprintf(stderr, "noop_bench: no result within %d s (%ld of %ld back)\n",
+                    POLL_TIMEOUT_MS / 1000, got, tasks);
+            goto done;
+        }
+        uint64_t arrived = now_us();
+        uint64_t k = p2c2r_result_task_id(r) - first_id;
+        size_t echoed_size;
+        const uint8_t *echoed = p2c2r_result_data(r, &echoed_size);
+        uint64_t echoed_index = UINT64_MAX;
+        if (echoed_size >= sizeof echoed_index)
+            memcpy(&echoed_index, echoed, sizeof echoed_index);
+        if (k >= (uint64_t)sent || sent_at[k] == 0) {
+            fprintf(stderr, "noop_bench: unexpected or repeated result for task %llu\n",
+                    (unsigned long long)p2c2r_result_task_id(r));
+            failed++;
+        } else if (p2c2r_result_status(r) != P2C2R_OK) {
+            if (failed < 5)
+                fprintf(stderr, "noop_bench: task %llu: %s: %s\n", (unsigned long long)k,
+                        p2c2r_errname(p2c2r_result_status(r)), p2c2r_result_detail(r));
+            failed++;
+        } else if (echoed_size != size || echoed_index != k) {
+            fprintf(stderr, "noop_bench: task %llu echoed %zu bytes, not its own %zu\n",
+                    (unsigned long long)k, echoed_size, size);
+            failed++;
+        } else {
+            p2c2r_timings t;
+            p2c2r_result_timings(r, &t);
+            lat[got] = arrived - sent_at[k];
+            part[0][got] = t.total_us;
+            part[1][got] = t.queue_us;
+            part[2][got] = t.peer_us;
+        }
+        if (k < (uint64_t)sent)
+            sent_at[k] = 0; /* answered: a second answer is caught above */
+        got++;
+        p2c2r_result_free(&r);
+    }
+    double secs = (double)(now_us() - t0) / 1e6;
+    if (failed) {
+        fprintf(stderr, "noop_bench: %ld of %ld tasks failed\n", failed, tasks);
+        goto done;
+    }
+    f->tasks_per_s = (double)got / secs;
+    f->p50 = percentile(lat, got, 0.5);
+    f->p99 = percentile(lat, got, 0.99);
+    f->ok = 1;
+    if (p) {
+        p->total = percentile(part[0], got, 0.5);
+        p->queue = percentile(part[1], got, 0.5);
+        p->peer = percentile(part[2], got, 0.5);
+    }
+    rc = 0;
+done:
+    free(buf);
+    free(sent_at);
+    free(lat);
+    for (int i = 0; i < 3; i++)
+        free(part[i]);
+    return rc;
+}
+
+/* Every case through a coordinator and one peer with a slot per task in flight. */
+static int run_p2c2r(figures *out, parts *out_parts)
+{
+    cluster cl;
+    char slots[16];
+    snprintf(slots, sizeof slots, "%d", WINDOW);
+    const char *const peer_args[] = {"--slots", slots, NULL};
+    if (cluster_start_coordinator(&cl, NULL) != 0 || cluster_add_peer(&cl, peer_args) < 0) {
+        cluster_stop(&cl);
+        return -1;
+    }
+    p2c2r_client_config config = {.coordinator = cl.client_endpoint, .max_in_flight = WINDOW};
+    int err = 0;
+    p2c2r_client *client = p2c2r_client_new(&config, &err);
+    int rc = -1;
+    if (!client) {
+        fprintf(stderr, "noop_bench: cannot create a client: %s\n", p2c2r_errname(err));
+        goto done;
+    }
+    rc = 0;
+    for (size_t i = 0; i < NCASES && rc == 0; i++) {
+        figures warm;
+        rc = run_p2c2r_tasks(client, WARMUP_TASKS, cases[i].size, &warm, NULL);
+        if (rc == 0)
+            rc = run_p2c2r_tasks(client, cases[i].tasks, cases[i].size, &out[i], &out_parts[i]);
+    }
+done:
+    p2c2r_client_destroy(&client);
+    cluster_stop(&cl);
+    return rc;
+}
+
+/* ---- report ----------------------------------------------------------------------- */
+
+static double ratio(double a, double b)
+{
+    return b > 0 ? a / b : 0;
+}
+
+static void print_case(const bench_case *c, const figures *zl, const figures *p2, const parts *pp)
+{
+    printf("\nnoop: %ld tasks of %zu B, window %d, 1 worker (zmq_limit) / 1 peer with %d slots "
+           "(p2c2r)\n",
+           c->tasks, c->size, WINDOW, WINDOW);
+    if (zl->ok)
+        printf("zmq_limit: tasks_per_s=%.0f p50_us=%lu p99_us=%lu\n", zl->tasks_per_s, zl->p50,
+               zl->p99);
+    if (p2->ok) {
+        printf("p2c2r:     tasks_per_s=%.0f p50_us=%lu p99_us=%lu\n", p2->tasks_per_s, p2->p50,
+               p2->p99);
+        printf("p2c2r p50 parts (SDK timings): sdk_total_us=%lu coordinator_queue_us=%lu "
+               "peer_us=%lu\n",
+               pp->total, pp->queue, pp->peer);
+    }
+    if (zl->ok && p2->ok)
+        printf("ratio p2c2r/zmq_limit: throughput=%.2f p50=%.1f p99=%.1f\n",
+               ratio(p2->tasks_per_s, zl->tasks_per_s), ratio((double)p2->p50, (double)zl->p50),
+               ratio((double)p2->p99, (double)zl->p99));
+}
+
+int main(void)
+{
+    const char *zl_bin = getenv("P2C2R_ZMQ_LIMIT_BIN");
+    if (!zl_bin || !zl_bin[0] || access(zl_bin, X_OK) != 0) {
+        const char *src = getenv("P2C2R_ZMQ_LIMIT_SRC");
+        printf("noop_bench: zmq_limit is not available (source %s not found at configure "
+               "time): skipping\n",
+               src ? src : "unknown");
+        return 77;
+    }
+    install_handlers();
+    setvbuf(stdout, NULL, _IOLBF, 0);
+
+    figures zl[NCASES] = {0}, p2[NCASES] = {0};
+    parts pp[NCASES] = {0};
+    int zl_rc = run_zmq_limit(zl_bin, zl);
+    int p2_rc = run_p2c2r(p2, pp);
+    for (size_t i = 0; i < NCASES; i++)
+        print_case(&cases[i], &zl[i], &p2[i], &pp[i]);
+    if (zl_rc != 0 || p2_rc != 0) {
+        printf("noop_bench: FAILED (%s)\n", zl_rc != 0 && p2_rc != 0 ? "zmq_limit and p2c2r"
+                                            : zl_rc != 0             ? "zmq_limit"
+                                                                     : "p2c2r");
+        return 1;
+    }
+    return 0;
+}

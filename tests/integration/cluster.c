@@ -1,0 +1,216 @@
+/* cluster: see cluster.h. */
+#include "cluster.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define READY_TIMEOUT_MS 10000
+#define STOP_TIMEOUT_MS  5000
+
+/* Every child this process started, for the exit and signal handlers. */
+static pid_t all_children[1 + CLUSTER_MAX_PEERS * 4];
+static int nchildren;
+static int handlers_installed;
+
+static void kill_all(void)
+{
+    for (int i = 0; i < nchildren; i++)
+        if (all_children[i] > 0)
+            kill(all_children[i], SIGKILL);
+}
+
+static void on_fatal_signal(int sig)
+{
+    kill_all();
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+static void install_handlers(void)
+{
+    if (handlers_installed)
+        return;
+    handlers_installed = 1;
+    atexit(kill_all);
+    int sigs[] = {SIGINT, SIGTERM, SIGABRT, SIGSEGV, SIGBUS, SIGFPE, SIGALRM};
+    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+        signal(sigs[i], on_fatal_signal);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+static void forget_child(pid_t pid)
+{
+    for (int i = 0; i < nchildren; i++)
+        if (all_children[i] == pid)
+            all_children[i] = 0;
+}
+
+static long elapsed_ms(const struct timespec *since)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (now.tv_sec - since->tv_sec) * 1000 + (now.tv_nsec - since->tv_nsec) / 1000000;
+}
+
+/* Start bin with args, read its stdout until a line starting with `ready` arrives (copied
+ * into line). Returns the pid, or -1. */
+static pid_t spawn(const char *bin, const char *const *args, const char *ready, char *line,
+                   size_t line_size)
+{
+    install_handlers();
+    if (!bin) {
+        fprintf(stderr, "cluster: binary path not set in the environment\n");
+        return -1;
+    }
+    int fds[2];
+    if (pipe(fds) != 0)
+        return -1;
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent) /* the parent died before prctl took effect */
+            _exit(127);
+        dup2(fds[1], STDOUT_FILENO);
+        close(fds[0]);
+        close(fds[1]);
+        const char *argv[32];
+        int n = 0;
+        argv[n++] = bin;
+        for (int i = 0; args && args[i] && n < 31; i++)
+            argv[n++] = args[i];
+        argv[n] = NULL;
+        execv(bin, (char *const *)argv);
+        fprintf(stderr, "cluster: cannot run %s: %s\n", bin, strerror(errno));
+        _exit(127);
+    }
+    close(fds[1]);
+    if (nchildren < (int)(sizeof all_children / sizeof all_children[0]))
+        all_children[nchildren++] = pid;
+
+    size_t used = 0;
+    struct timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    for (;;) {
+        long left = READY_TIMEOUT_MS - elapsed_ms(&start);
+        struct pollfd pfd = {fds[0], POLLIN, 0};
+        if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)
+            break;
+        ssize_t got = read(fds[0], line + used, line_size - 1 - used);
+        if (got <= 0)
+            break;
+        used += (size_t)got;
+        line[used] = '\0';
+        char *nl = strchr(line, '\n');
+        if (nl) {
+            *nl = '\0';
+            /* The pipe stays open (unread) so later writes do not raise SIGPIPE. */
+            if (strstr(line, ready))
+                return pid;
+            break;
+        }
+        if (used == line_size - 1)
+            break;
+    }
+    fprintf(stderr, "cluster: %s did not report '%s'\n", bin, ready);
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    forget_child(pid);
+    close(fds[0]);
+    return -1;
+}
+
+int cluster_start_coordinator(cluster *c, const char *const *extra_args)
+{
+    memset(c, 0, sizeof *c);
+    const char *args[24] = {"--clients", "tcp://127.0.0.1:*", "--peers", "tcp://127.0.0.1:*"};
+    int n = 4;
+    for (int i = 0; extra_args && extra_args[i] && n < 23; i++)
+        args[n++] = extra_args[i];
+    args[n] = NULL;
+    char line[1024];
+    c->coordinator =
+        spawn(getenv("P2C2R_COORDINATOR_BIN"), args, "p2c2r-coordinator ready", line, sizeof line);
+    if (c->coordinator < 0) {
+        c->coordinator = 0;
+        return -1;
+    }
+    if (sscanf(line, "p2c2r-coordinator ready clients=%255s peers=%255s", c->client_endpoint,
+               c->peer_endpoint) != 2) {
+        fprintf(stderr, "cluster: cannot parse '%s'\n", line);
+        cluster_stop(c);
+        return -1;
+    }
+    return 0;
+}
+
+int cluster_add_peer(cluster *c, const char *const *extra_args)
+{
+    if (c->npeers == CLUSTER_MAX_PEERS)
+        return -1;
+    char name[32];
+    snprintf(name, sizeof name, "test-peer-%d", c->npeers);
+    const char *args[24] = {"--coordinator", c->peer_endpoint, "--name", name};
+    int n = 4;
+    for (int i = 0; extra_args && extra_args[i] && n < 23; i++)
+        args[n++] = extra_args[i];
+    args[n] = NULL;
+    char line[1024];
+    pid_t pid = spawn(getenv("P2C2R_PEER_BIN"), args, "p2c2r-peer ready", line, sizeof line);
+    if (pid < 0)
+        return -1;
+    c->peers[c->npeers] = pid;
+    return c->npeers++;
+}
+
+/* Signal a child and reap it; returns 0 when it exited with status 0. */
+static int stop_one(pid_t *pid, int sig)
+{
+    if (*pid <= 0)
+        return 0;
+    kill(*pid, sig);
+    struct timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    int status = 0, bad = 0;
+    while (waitpid(*pid, &status, WNOHANG) == 0) {
+        if (elapsed_ms(&start) > STOP_TIMEOUT_MS) {
+            fprintf(stderr, "cluster: pid %d ignored signal %d, killing\n", (int)*pid, sig);
+            kill(*pid, SIGKILL);
+            waitpid(*pid, &status, 0);
+            bad = 1;
+            break;
+        }
+        usleep(10000);
+    }
+    if (!bad && !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
+        fprintf(stderr, "cluster: pid %d ended badly (status 0x%x)\n", (int)*pid, status);
+        bad = 1;
+    }
+    forget_child(*pid);
+    *pid = 0;
+    return bad;
+}
+
+void cluster_kill_peer(cluster *c, int i, int sig)
+{
+    (void)stop_one(&c->peers[i], sig); /* a killed peer ends badly by design */
+}
+
+int cluster_stop(cluster *c)
+{
+    int bad = 0;
+    for (int i = 0; i < c->npeers; i++)
+        bad += stop_one(&c->peers[i], SIGTERM);
+    bad += stop_one(&c->coordinator, SIGTERM);
+    return bad;
+}

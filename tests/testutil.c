@@ -1,0 +1,116 @@
+/* testutil: see testutil.h. */
+#include "testutil.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+int testutil_failures;
+
+int testutil_finish(const char *name)
+{
+    if (testutil_failures) {
+        fprintf(stderr, "%s: %d check(s) failed\n", name, testutil_failures);
+        return 1;
+    }
+    printf("%s: ok\n", name);
+    return 0;
+}
+
+uint8_t *testutil_read_file(const char *path, size_t *size)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        perror(path);
+        return NULL;
+    }
+    uint8_t *buf = NULL;
+    if (fseek(f, 0, SEEK_END) != 0)
+        goto fail;
+    long len = ftell(f);
+    if (len < 0 || fseek(f, 0, SEEK_SET) != 0)
+        goto fail;
+    buf = malloc(len ? (size_t)len : 1);
+    if (!buf || fread(buf, 1, (size_t)len, f) != (size_t)len)
+        goto fail;
+    fclose(f);
+    *size = (size_t)len;
+    return buf;
+fail:
+    fprintf(stderr, "%s: read failed\n", path);
+    free(buf);
+    fclose(f);
+    return NULL;
+}
+
+const char *testutil_data_path(const char *name)
+{
+    static char path[4096];
+    const char *dir = getenv("P2C2R_TEST_DATA");
+#ifdef P2C2R_TEST_DATA
+    if (!dir)
+        dir = P2C2R_TEST_DATA;
+#endif
+    if (!dir)
+        dir = "tests/data";
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    return path;
+}
+
+double testutil_psnr_plane(const p2c2r_plane *a, const p2c2r_plane *b)
+{
+    if (a->width != b->width || a->height != b->height || a->channels != b->channels)
+        return -1.0;
+    double sum = 0.0;
+    size_t row = (size_t)a->width * a->channels;
+    for (uint32_t y = 0; y < a->height; y++) {
+        const uint8_t *pa = a->data + (size_t)y * a->stride;
+        const uint8_t *pb = b->data + (size_t)y * b->stride;
+        for (size_t x = 0; x < row; x++) {
+            double d = (double)pa[x] - (double)pb[x];
+            sum += d * d;
+        }
+    }
+    if (sum == 0.0)
+        return INFINITY;
+    double mse = sum / ((double)row * a->height);
+    return 10.0 * log10(255.0 * 255.0 / mse);
+}
+
+static double clamp_coord(double v, uint32_t size)
+{
+    return v < 0.0 ? 0.0 : v > (double)(size - 1) ? (double)(size - 1) : v;
+}
+
+void testutil_bilinear_reference(const p2c2r_plane *src, p2c2r_plane *dst)
+{
+    uint32_t ch = src->channels;
+    for (uint32_t y = 0; y < dst->height; y++) {
+        double sy = clamp_coord((y + 0.5) * src->height / dst->height - 0.5, src->height);
+        uint32_t y0 = (uint32_t)sy, y1 = y0 + 1 < src->height ? y0 + 1 : y0;
+        double fy = sy - y0;
+        for (uint32_t x = 0; x < dst->width; x++) {
+            double sx = clamp_coord((x + 0.5) * src->width / dst->width - 0.5, src->width);
+            uint32_t x0 = (uint32_t)sx, x1 = x0 + 1 < src->width ? x0 + 1 : x0;
+            double fx = sx - x0;
+            for (uint32_t c = 0; c < ch; c++) {
+                const uint8_t *r0 = src->data + (size_t)y0 * src->stride;
+                const uint8_t *r1 = src->data + (size_t)y1 * src->stride;
+                double top = r0[x0 * ch + c] * (1 - fx) + r0[x1 * ch + c] * fx;
+                double bot = r1[x0 * ch + c] * (1 - fx) + r1[x1 * ch + c] * fx;
+                double v = top * (1 - fy) + bot * fy;
+                dst->data[(size_t)y * dst->stride + x * ch + c] = (uint8_t)(v + 0.5);
+            }
+        }
+    }
+}
+
+uint64_t testutil_rand(uint64_t *state)
+{
+    uint64_t x = *state ? *state : 0x9E3779B97F4A7C15ull;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    *state = x;
+    return x;
+}

@@ -1,0 +1,58 @@
+/* testutil: small helpers shared by the test executables.
+ *
+ * Each test is one executable; CHECK() reports the failing expression with its location
+ * and makes the test exit 1 at the end, so one run shows every failure. A test that cannot
+ * run here (no GPU) exits 77, which meson reports as skipped.
+ */
+#ifndef P2C2R_TESTUTIL_H
+#define P2C2R_TESTUTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "common/image.h"
+
+extern int testutil_failures;
+
+#define CHECK(expr)                                                                                \
+    do {                                                                                           \
+        if (!(expr)) {                                                                             \
+            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #expr);               \
+            testutil_failures++;                                                                   \
+        }                                                                                          \
+    } while (0)
+
+/* CHECK that an int-returning call gives `want`, printing both codes when it does not. */
+#define CHECK_RC(call, want)                                                                       \
+    do {                                                                                           \
+        int rc_ = (call);                                                                          \
+        if (rc_ != (want)) {                                                                       \
+            fprintf(stderr, "%s:%d: %s returned %d (%s), wanted %d\n", __FILE__, __LINE__, #call,  \
+                    rc_, p2c2r_errname(rc_), (int)(want));                                         \
+            testutil_failures++;                                                                   \
+        }                                                                                          \
+    } while (0)
+
+/* Print a pass/fail line for the test and return its exit code. */
+int testutil_finish(const char *name);
+
+/* Read a whole file into a malloc'd buffer. Returns NULL (and prints why) on failure. */
+uint8_t *testutil_read_file(const char *path, size_t *size);
+
+/* Path of a file under tests/data (the build passes the directory as P2C2R_TEST_DATA).
+ * Returns a static buffer. */
+const char *testutil_data_path(const char *name);
+
+/* PSNR in dB of two equally sized planes (infinity when identical, -1 on a size mismatch). */
+double testutil_psnr_plane(const p2c2r_plane *a, const p2c2r_plane *b);
+
+/* Double-precision bilinear resampling of src into dst with the convention of
+ * peer/resize.h (pixel centres aligned, edges clamped), rounded to nearest. Written
+ * independently of the kernels so tests have a reference that is obviously right. */
+void testutil_bilinear_reference(const p2c2r_plane *src, p2c2r_plane *dst);
+
+/* Deterministic xorshift PRNG so failures reproduce. */
+uint64_t testutil_rand(uint64_t *state);
+
+#endif /* P2C2R_TESTUTIL_H */

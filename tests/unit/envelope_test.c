@@ -1,0 +1,227 @@
+/* envelope_test: encode/decode round trip, rejection of truncated, garbage, oversized and
+ * wrong-version envelopes, and whole-message receive over a real inproc socket pair,
+ * including messages with too many frames (drained, socket stays usable). */
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "common/envelope.h"
+#include "testutil.h"
+
+static p2c2r_envelope *round_trip(const p2c2r_envelope *in)
+{
+    zmq_msg_t msg;
+    CHECK_RC(p2c2r__envelope_encode(in, &msg), P2C2R_OK);
+    p2c2r_envelope *out = NULL;
+    CHECK_RC(p2c2r__envelope_decode(zmq_msg_data(&msg), zmq_msg_size(&msg), &out), P2C2R_OK);
+    zmq_msg_close(&msg);
+    return out;
+}
+
+static void test_round_trip(void)
+{
+    P2c2r__Wire__Frame frame = P2C2R__WIRE__FRAME__INIT;
+    frame.codec = P2C2R__WIRE__CODEC__CODEC_JPEG;
+    frame.pixel_format = P2C2R__WIRE__PIXEL_FORMAT__YUV420P;
+    frame.width = 2560;
+    frame.height = 1600;
+    P2c2r__Wire__UpscaleParams up = P2C2R__WIRE__UPSCALE_PARAMS__INIT;
+    up.scale = 2;
+    up.mode = P2C2R__WIRE__UPSCALE_MODE__FAST;
+    up.output_codec = P2C2R__WIRE__CODEC__CODEC_JPEG;
+    up.jpeg_quality = 87;
+    p2c2r_envelope in;
+    p2c2r__envelope_init(&in, P2C2R__WIRE__MSG_TYPE__SUBMIT);
+    in.task_id = 0x123456789abcull;
+    in.kind = "upscale";
+    in.priority = 7;
+    in.deadline_us = 16667;
+    in.frame = &frame;
+    in.upscale = &up;
+    in.status = P2C2R_E_DEADLINE;
+    in.detail = "detail text";
+
+    p2c2r_envelope *out = round_trip(&in);
+    CHECK(out != NULL);
+    if (!out)
+        return;
+    CHECK(out->version == P2C2R_PROTOCOL_VERSION);
+    CHECK(out->type == P2C2R__WIRE__MSG_TYPE__SUBMIT);
+    CHECK(out->task_id == in.task_id);
+    CHECK(strcmp(out->kind, "upscale") == 0);
+    CHECK(out->priority == 7);
+    CHECK(out->deadline_us == 16667);
+    CHECK(out->status == P2C2R_E_DEADLINE); /* negative codes survive (sint32) */
+    CHECK(strcmp(out->detail, "detail text") == 0);
+    CHECK(out->frame && out->frame->width == 2560 && out->frame->height == 1600);
+    CHECK(out->frame && out->frame->codec == P2C2R__WIRE__CODEC__CODEC_JPEG);
+    CHECK(out->frame && out->frame->pixel_format == P2C2R__WIRE__PIXEL_FORMAT__YUV420P);
+    CHECK(out->upscale && out->upscale->scale == 2 && out->upscale->jpeg_quality == 87);
+    CHECK(out->upscale && out->upscale->mode == P2C2R__WIRE__UPSCALE_MODE__FAST);
+    CHECK(out->peer == NULL && out->timing == NULL);
+    p2c2r__envelope_free(&out);
+    CHECK(out == NULL);
+    p2c2r__envelope_free(&out); /* NULL is fine */
+}
+
+static void test_rejects(void)
+{
+    p2c2r_envelope in;
+    p2c2r__envelope_init(&in, P2C2R__WIRE__MSG_TYPE__SUBMIT);
+    in.task_id = 99;
+    in.kind = "upscale";
+    in.detail = "a detail long enough that truncation cuts a field in half";
+    zmq_msg_t msg;
+    CHECK_RC(p2c2r__envelope_encode(&in, &msg), P2C2R_OK);
+    const uint8_t *bytes = zmq_msg_data(&msg);
+    size_t size = zmq_msg_size(&msg);
+    p2c2r_envelope *out = NULL;
+
+    /* Every strict prefix that ends inside a field must fail; none may crash. */
+    int failures = 0;
+    for (size_t n = 0; n < size; n++) {
+        int rc = p2c2r__envelope_decode(bytes, n, &out);
+        if (rc != P2C2R_OK)
+            failures++;
+        CHECK(rc == P2C2R_OK || out == NULL);
+        p2c2r__envelope_free(&out);
+    }
+    CHECK(failures > 0);
+    CHECK_RC(p2c2r__envelope_decode(bytes, size - 1, &out), P2C2R_E_PROTOCOL);
+    CHECK_RC(p2c2r__envelope_decode(bytes, 0, &out), P2C2R_E_PROTOCOL);
+    zmq_msg_close(&msg);
+
+    /* Random garbage: rejected or, if it happens to parse, a valid envelope. */
+    uint64_t seed = 42;
+    uint8_t junk[256];
+    for (int round = 0; round < 2000; round++) {
+        size_t n = 1 + testutil_rand(&seed) % sizeof junk;
+        for (size_t i = 0; i < n; i++)
+            junk[i] = (uint8_t)testutil_rand(&seed);
+        int rc = p2c2r__envelope_decode(junk, n, &out);
+        CHECK(rc == P2C2R_OK || rc == P2C2R_E_PROTOCOL || rc == P2C2R_E_VERSION);
+        CHECK((rc == P2C2R_OK) == (out != NULL));
+        p2c2r__envelope_free(&out);
+    }
+    static const uint8_t garbage[] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01};
+    CHECK_RC(p2c2r__envelope_decode(garbage, sizeof garbage, &out), P2C2R_E_PROTOCOL);
+
+    /* Oversized: refused before parsing. */
+    static uint8_t big[P2C2R_ENVELOPE_MAX_BYTES + 1];
+    CHECK_RC(p2c2r__envelope_decode(big, sizeof big, &out), P2C2R_E_TOOBIG);
+
+    /* Another protocol version. */
+    in.version = 2;
+    CHECK_RC(p2c2r__envelope_encode(&in, &msg), P2C2R_OK);
+    CHECK_RC(p2c2r__envelope_decode(zmq_msg_data(&msg), zmq_msg_size(&msg), &out), P2C2R_E_VERSION);
+    zmq_msg_close(&msg);
+
+    /* Unknown message type. */
+    in.version = P2C2R_PROTOCOL_VERSION;
+    in.type = 42;
+    CHECK_RC(p2c2r__envelope_encode(&in, &msg), P2C2R_OK);
+    CHECK_RC(p2c2r__envelope_decode(zmq_msg_data(&msg), zmq_msg_size(&msg), &out),
+             P2C2R_E_PROTOCOL);
+    zmq_msg_close(&msg);
+
+    /* An envelope too large to encode. */
+    static char long_detail[P2C2R_ENVELOPE_MAX_BYTES + 10];
+    memset(long_detail, 'x', sizeof long_detail - 1);
+    p2c2r__envelope_init(&in, P2C2R__WIRE__MSG_TYPE__ERROR);
+    in.detail = long_detail;
+    CHECK_RC(p2c2r__envelope_encode(&in, &msg), P2C2R_E_TOOBIG);
+    zmq_msg_close(&msg);
+}
+
+static void free_payload(void *data, void *hint)
+{
+    (void)hint;
+    free(data);
+}
+
+static void test_socket_messages(void)
+{
+    void *ctx = zmq_ctx_new();
+    void *router = zmq_socket(ctx, ZMQ_ROUTER);
+    void *dealer = zmq_socket(ctx, ZMQ_DEALER);
+    CHECK(zmq_bind(router, "inproc://envelope-test") == 0);
+    CHECK(zmq_connect(dealer, "inproc://envelope-test") == 0);
+
+    /* A well-formed message with a payload, sent without copying. */
+    p2c2r_envelope env;
+    p2c2r__envelope_init(&env, P2C2R__WIRE__MSG_TYPE__HEARTBEAT);
+    env.task_id = 5;
+    char *payload_bytes = malloc(1000);
+    memset(payload_bytes, 0xab, 1000);
+    zmq_msg_t payload;
+    CHECK_RC(p2c2r__envelope_payload_wrap(&payload, payload_bytes, 1000, free_payload, NULL),
+             P2C2R_OK);
+    CHECK_RC(p2c2r__envelope_send(dealer, NULL, 0, &env, &payload, 0), P2C2R_OK);
+    p2c2r_envelope_msg msg;
+    CHECK_RC(p2c2r__envelope_recv(router, true, 0, &msg), P2C2R_OK);
+    CHECK(msg.route_len > 0);
+    CHECK(msg.env && msg.env->task_id == 5);
+    CHECK(msg.has_payload && zmq_msg_size(&msg.payload) == 1000);
+    CHECK(msg.has_payload && ((uint8_t *)zmq_msg_data(&msg.payload))[999] == 0xab);
+
+    /* Answer over the route; the dealer receives it without a route. */
+    CHECK_RC(p2c2r__envelope_send(router, msg.route, msg.route_len, &env, NULL, 0), P2C2R_OK);
+    p2c2r__envelope_msg_close(&msg);
+    CHECK_RC(p2c2r__envelope_recv(dealer, false, 0, &msg), P2C2R_OK);
+    CHECK(msg.env && !msg.has_payload);
+    p2c2r__envelope_msg_close(&msg);
+
+    /* Four frames: refused, drained, and the next message still reads correctly. */
+    zmq_msg_t head;
+    CHECK_RC(p2c2r__envelope_encode(&env, &head), P2C2R_OK);
+    zmq_msg_send(&head, dealer, ZMQ_SNDMORE);
+    zmq_send(dealer, "a", 1, ZMQ_SNDMORE);
+    zmq_send(dealer, "b", 1, ZMQ_SNDMORE);
+    zmq_send(dealer, "c", 1, 0);
+    CHECK_RC(p2c2r__envelope_recv(router, true, 0, &msg), P2C2R_E_PROTOCOL);
+    CHECK(msg.route_len > 0 && msg.env == NULL);
+    p2c2r__envelope_msg_close(&msg);
+
+    /* Garbage envelope frame: refused with the route kept for an error reply. */
+    zmq_send(dealer, "\xff\xff\xff", 3, 0);
+    CHECK_RC(p2c2r__envelope_recv(router, true, 0, &msg), P2C2R_E_PROTOCOL);
+    CHECK(msg.route_len > 0);
+    p2c2r__envelope_msg_close(&msg);
+
+    env.task_id = 6;
+    CHECK_RC(p2c2r__envelope_send(dealer, NULL, 0, &env, NULL, 0), P2C2R_OK);
+    CHECK_RC(p2c2r__envelope_recv(router, true, 0, &msg), P2C2R_OK);
+    CHECK(msg.env && msg.env->task_id == 6);
+    p2c2r__envelope_msg_close(&msg);
+
+    /* Nothing waiting. */
+    CHECK_RC(p2c2r__envelope_recv(router, true, ZMQ_DONTWAIT, &msg), P2C2R_E_TIMEOUT);
+    p2c2r__envelope_msg_close(&msg);
+
+    /* A ROUTER_MANDATORY socket reports an unknown route instead of dropping. */
+    int one = 1;
+    zmq_setsockopt(router, ZMQ_ROUTER_MANDATORY, &one, sizeof one);
+    CHECK_RC(p2c2r__envelope_send(router, "nobody", 6, &env, NULL, ZMQ_DONTWAIT),
+             P2C2R_E_UNKNOWNPEER);
+
+    zmq_close(dealer);
+    zmq_close(router);
+    zmq_ctx_term(ctx);
+}
+
+static void test_strerror(void)
+{
+    CHECK(strcmp(p2c2r_errname(P2C2R_E_DEADLINE), "P2C2R_E_DEADLINE") == 0);
+    CHECK(strcmp(p2c2r_strerror(P2C2R_OK), "success") == 0);
+    CHECK(strcmp(p2c2r_strerror(-9999), "unknown error") == 0);
+    CHECK(strcmp(p2c2r__envelope_type_name(P2C2R__WIRE__MSG_TYPE__ASSIGN), "ASSIGN") == 0);
+}
+
+int main(void)
+{
+    test_round_trip();
+    test_rejects();
+    test_socket_messages();
+    test_strerror();
+    return testutil_finish("envelope_test");
+}
