@@ -20,6 +20,7 @@
 
 #include "common/clock.h"
 #include "common/envelope.h"
+#include "common/idmap.h"
 #include "common/task.h"
 #include "p2c2r.h"
 
@@ -68,21 +69,6 @@ struct p2c2r_client {
     atomic_uint pending;          /* submitted and not yet polled */
     atomic_uint_fast64_t next_id; /* last task id handed out */
 };
-
-static size_t u64_hash(const void *key)
-{
-    uint64_t x = *(const uint64_t *)key;
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdull;
-    x ^= x >> 33;
-    return (size_t)x;
-}
-
-static int u64_compare(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
-}
 
 static void io_task_free(void **item)
 {
@@ -293,13 +279,9 @@ static uint64_t io_expire(p2c2r_client *c, zhashx_t *inflight, uint64_t now)
 static void *io_loop(void *arg)
 {
     p2c2r_client *c = arg;
-    zhashx_t *inflight = zhashx_new();
+    zhashx_t *inflight = p2c2r__idmap_new();
     if (!inflight)
         return NULL;
-    zhashx_set_key_hasher(inflight, u64_hash);
-    zhashx_set_key_comparator(inflight, u64_compare);
-    zhashx_set_key_duplicator(inflight, NULL);
-    zhashx_set_key_destructor(inflight, NULL);
     zhashx_set_destructor(inflight, io_task_free);
 
     zmq_pollitem_t items[2] = {

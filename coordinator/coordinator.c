@@ -16,6 +16,7 @@
 
 #include "common/clock.h"
 #include "common/envelope.h"
+#include "common/idmap.h"
 #include "common/log.h"
 #include "common/task.h"
 #include "coordinator/peers.h"
@@ -60,21 +61,6 @@ struct coordinator {
 };
 
 #define TASK_OF(item) ((coord_task *)((char *)(item)-offsetof(coord_task, qitem)))
-
-static size_t u64_hash(const void *key)
-{
-    uint64_t x = *(const uint64_t *)key;
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdull;
-    x ^= x >> 33;
-    return (size_t)x;
-}
-
-static int u64_compare(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
-}
 
 static void task_free(coord_task **task)
 {
@@ -490,15 +476,11 @@ coordinator *coordinator_new(const coordinator_config *config, int *err)
     c->config = *config;
     c->queue = coord_queue_new();
     c->peers = coord_peers_new();
-    c->inflight = zhashx_new();
+    c->inflight = p2c2r__idmap_new();
     c->client_sock = zsock_new(ZMQ_ROUTER);
     c->peer_sock = zsock_new(ZMQ_ROUTER);
     if (!c->queue || !c->peers || !c->inflight || !c->client_sock || !c->peer_sock)
         goto fail;
-    zhashx_set_key_hasher(c->inflight, u64_hash);
-    zhashx_set_key_comparator(c->inflight, u64_compare);
-    zhashx_set_key_duplicator(c->inflight, NULL);
-    zhashx_set_key_destructor(c->inflight, NULL);
     rc = bind_socket(c->client_sock, config->client_endpoint, c->client_endpoint,
                      sizeof c->client_endpoint);
     if (rc != P2C2R_OK)

@@ -4,9 +4,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "common/cliopt.h"
 #include "common/log.h"
 #include "coordinator/coordinator.h"
 #include "p2c2r.h"
+
+#define PROGRAM "p2c2r-coordinator"
 
 static void usage(FILE *out)
 {
@@ -23,19 +26,6 @@ static void usage(FILE *out)
             "Once both sockets are bound it prints one line to stdout:\n"
             "  p2c2r-coordinator ready clients=ENDPOINT peers=ENDPOINT\n"
             "and serves until SIGINT or SIGTERM.\n");
-}
-
-static int parse_u32(const char *text, const char *flag, uint32_t min, uint32_t *out)
-{
-    char *end;
-    unsigned long v = strtoul(text, &end, 10);
-    if (*text == '\0' || *end != '\0' || v < min || v > UINT32_MAX) {
-        fprintf(stderr, "p2c2r-coordinator: %s needs a whole number >= %u, not '%s'\n", flag, min,
-                text);
-        return -1;
-    }
-    *out = (uint32_t)v;
-    return 0;
 }
 
 int main(int argc, char **argv)
@@ -66,19 +56,17 @@ int main(int argc, char **argv)
             config.peer_endpoint = optarg;
             break;
         case 'q':
-            if (parse_u32(optarg, "--max-queue", 1, &config.max_queue))
+            if (p2c2r__cliopt_u32(PROGRAM, "--max-queue", optarg, 1, UINT32_MAX, &config.max_queue))
                 return 2;
             break;
         case 't':
-            if (parse_u32(optarg, "--peer-timeout-ms", 10, &config.peer_timeout_ms))
+            if (p2c2r__cliopt_u32(PROGRAM, "--peer-timeout-ms", optarg, 10, 3600000,
+                                  &config.peer_timeout_ms))
                 return 2;
             break;
         case 'l':
-            level = p2c2r__log_parse_level(optarg);
-            if (level < 0) {
-                fprintf(stderr, "p2c2r-coordinator: unknown log level '%s'\n", optarg);
+            if (p2c2r__cliopt_log_level(PROGRAM, optarg, &level))
                 return 2;
-            }
             break;
         case 'h':
             usage(stdout);
@@ -89,7 +77,7 @@ int main(int argc, char **argv)
         }
     }
     if (optind < argc) {
-        fprintf(stderr, "p2c2r-coordinator: unexpected argument '%s'\n", argv[optind]);
+        fprintf(stderr, PROGRAM ": unexpected argument '%s'\n", argv[optind]);
         usage(stderr);
         return 2;
     }

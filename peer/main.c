@@ -5,9 +5,12 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "common/cliopt.h"
 #include "common/log.h"
 #include "p2c2r.h"
 #include "peer/peer.h"
+
+#define PROGRAM "p2c2r-peer"
 
 static void usage(FILE *out)
 {
@@ -25,19 +28,6 @@ static void usage(FILE *out)
         "Runs on the CPU, with the kinds: upscale (mode fast), noop.\n"
         "Prints 'p2c2r-peer ready' on stdout once its workers are up; stops on SIGINT\n"
         "or SIGTERM after finishing the tasks it holds.\n");
-}
-
-static int parse_u32(const char *text, const char *flag, uint32_t min, uint32_t max, uint32_t *out)
-{
-    char *end;
-    unsigned long v = strtoul(text, &end, 10);
-    if (*text == '\0' || *end != '\0' || v < min || v > max) {
-        fprintf(stderr, "p2c2r-peer: %s needs a whole number in %u..%u, not '%s'\n", flag, min, max,
-                text);
-        return -1;
-    }
-    *out = (uint32_t)v;
-    return 0;
 }
 
 int main(int argc, char **argv)
@@ -70,22 +60,20 @@ int main(int argc, char **argv)
             config.coordinator = optarg;
             break;
         case 's':
-            if (parse_u32(optarg, "--slots", 1, 4096, &config.slots))
+            if (p2c2r__cliopt_u32(PROGRAM, "--slots", optarg, 1, 4096, &config.slots))
                 return 2;
             break;
         case 'n':
             config.name = optarg;
             break;
         case 'b':
-            if (parse_u32(optarg, "--heartbeat-ms", 10, 60000, &config.heartbeat_ms))
+            if (p2c2r__cliopt_u32(PROGRAM, "--heartbeat-ms", optarg, 10, 60000,
+                                  &config.heartbeat_ms))
                 return 2;
             break;
         case 'l':
-            level = p2c2r__log_parse_level(optarg);
-            if (level < 0) {
-                fprintf(stderr, "p2c2r-peer: unknown log level '%s'\n", optarg);
+            if (p2c2r__cliopt_log_level(PROGRAM, optarg, &level))
                 return 2;
-            }
             break;
         case 'h':
             usage(stdout);
@@ -96,7 +84,7 @@ int main(int argc, char **argv)
         }
     }
     if (optind < argc) {
-        fprintf(stderr, "p2c2r-peer: unexpected argument '%s'\n", argv[optind]);
+        fprintf(stderr, PROGRAM ": unexpected argument '%s'\n", argv[optind]);
         usage(stderr);
         return 2;
     }
