@@ -17,7 +17,8 @@
 #include <stdint.h>
 #include <zmq.h>
 
-#include "p2c2r.h"
+#include "p2c2r_error.h"
+#include "p2c2r_formats.h"
 #include "p2c2r.pb-c.h"
 
 #define P2C2R_PROTOCOL_VERSION   1u

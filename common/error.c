@@ -1,8 +1,8 @@
-/* error: names and messages for the error table in p2c2r.h.
+/* error: names and messages for the error table in p2c2r_error.h.
  *
- * The table itself is the X-macro P2C2R_ERROR_MAP in the public header, so the enum, the
- * strings here and the codes on the wire cannot drift apart. */
-#include "p2c2r.h"
+ * The table itself is the X-macro P2C2R_ERROR_MAP, so the enum, the strings here and the
+ * codes on the wire cannot drift apart. */
+#include "p2c2r_error.h"
 
 const char *p2c2r_strerror(int err)
 {

@@ -13,7 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "p2c2r.h"
+#include "p2c2r_error.h"
+#include "p2c2r_formats.h"
 
 /* Largest image side and area the project handles, input or output. */
 #define P2C2R_IMAGE_MAX_SIDE   16384u

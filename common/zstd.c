@@ -14,7 +14,7 @@
 
 #include <zstd.h>
 
-#include "p2c2r.h"
+#include "p2c2r_error.h"
 
 /* Levels above 19 ("ultra") need hundreds of megabytes per call; no frame is worth that. */
 #define ZSTD_LEVEL_MAX 19

@@ -7,7 +7,7 @@
 #include "common/cliopt.h"
 #include "common/log.h"
 #include "coordinator/coordinator.h"
-#include "p2c2r.h"
+#include "p2c2r_error.h"
 
 #define PROGRAM "p2c2r-coordinator"
 

@@ -19,7 +19,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 
-#include "p2c2r.h"
+#include "p2c2r_error.h"
 
 /* First allocation, in slots. Enough for a lightly loaded coordinator to never regrow. */
 #define QUEUE_INITIAL_CAP 64

@@ -7,7 +7,7 @@
 
 #include "common/cliopt.h"
 #include "common/log.h"
-#include "p2c2r.h"
+#include "p2c2r_error.h"
 #include "peer/peer.h"
 
 #define PROGRAM "p2c2r-peer"

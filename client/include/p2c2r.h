@@ -4,9 +4,10 @@
  * network, and polls for results. Every submitted task ends exactly once: poll() hands back
  * either its output or an error (P2C2R_E_DEADLINE when the cluster could not make it in time).
  *
- * This header is self-contained: no ZeroMQ, protobuf or CUDA types, usable from C and C++.
- * It also holds the project's single error table, which the coordinator and peers share,
- * because the codes travel on the wire (Envelope.status) and must mean one thing everywhere.
+ * No ZeroMQ, protobuf or CUDA types, usable from C and C++. It includes two dependency-free
+ * headers installed beside it: p2c2r_error.h (the project's one error table, shared with the
+ * coordinator and peers because the codes travel on the wire) and p2c2r_formats.h (codecs,
+ * pixel layouts and modes, numbered as on the wire).
  *
  * Threading: a client may be used from any thread; submit() and poll() take a short lock
  * and never block on the network (an internal I/O thread owns the socket).
@@ -17,6 +18,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "p2c2r_error.h"   /* P2C2R_OK, P2C2R_E_*, p2c2r_strerror() */
+#include "p2c2r_formats.h" /* p2c2r_codec, p2c2r_pixel_format, p2c2r_mode */
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -24,63 +28,6 @@ extern "C" {
 #define P2C2R_VERSION_MAJOR 0
 #define P2C2R_VERSION_MINOR 1
 #define P2C2R_VERSION_PATCH 0
-
-/* Error codes: P2C2R_OK is 0, errors are negative. The numbers travel on the wire and never
- * change; add new ones at the end. XX(NAME, code, message). */
-#define P2C2R_ERROR_MAP(XX)                                                                        \
-    XX(NOMEM, -1, "out of memory")                                                                 \
-    XX(INVAL, -2, "invalid argument")                                                              \
-    XX(BADINPUT, -3, "bad input data")                                                             \
-    XX(DEADLINE, -4, "deadline passed before the task could finish")                               \
-    XX(BUSY, -5, "no capacity: queue or submit window full")                                       \
-    XX(TIMEOUT, -6, "timed out")                                                                   \
-    XX(PROTOCOL, -7, "malformed or unexpected message")                                            \
-    XX(VERSION, -8, "protocol version mismatch")                                                   \
-    XX(UNSUPPORTED, -9, "unsupported task kind, codec, pixel format or mode")                      \
-    XX(TOOBIG, -10, "size limit exceeded")                                                         \
-    XX(IO, -11, "I/O or network failure")                                                          \
-    XX(CODEC, -12, "image encoder or decoder failure")                                             \
-    XX(PEERLOST, -13, "peer lost while running the task")                                          \
-    XX(UNKNOWNPEER, -14, "peer is not registered with the coordinator")                            \
-    XX(CLOSED, -15, "client is shutting down")                                                     \
-    XX(INTERNAL, -16, "internal error")
-
-typedef enum p2c2r_error {
-    P2C2R_OK = 0,
-#define P2C2R_XX_ENUM(name, code, msg) P2C2R_E_##name = (code),
-    P2C2R_ERROR_MAP(P2C2R_XX_ENUM)
-#undef P2C2R_XX_ENUM
-} p2c2r_error;
-
-/* A short English description of an error code; never NULL. */
-const char *p2c2r_strerror(int err);
-/* The symbolic name of an error code ("P2C2R_E_DEADLINE"); never NULL. */
-const char *p2c2r_errname(int err);
-
-/* How a payload is encoded. Values match the wire enum Codec in proto/p2c2r.proto. */
-typedef enum p2c2r_codec {
-    P2C2R_CODEC_RAW = 1,  /* uncompressed pixels in pixel_format */
-    P2C2R_CODEC_JPEG = 2, /* a baseline or progressive JPEG */
-    P2C2R_CODEC_ZSTD = 3, /* raw pixels compressed with zstd */
-} p2c2r_codec;
-
-/* Pixel layout of raw pixels. Values match the wire enum PixelFormat. */
-typedef enum p2c2r_pixel_format {
-    P2C2R_PIX_UNSPECIFIED = 0, /* for JPEG: whatever the JPEG holds; output: same as input */
-    P2C2R_PIX_GRAY8 = 1,       /* one 8-bit plane */
-    P2C2R_PIX_RGB24 = 2,       /* packed R,G,B bytes */
-    P2C2R_PIX_YUV420P = 3,     /* planar Y, Cb, Cr (JPEG's YCbCr), chroma halved both ways */
-    P2C2R_PIX_YUV422P = 4,     /* planar, chroma halved horizontally */
-    P2C2R_PIX_YUV444P = 5,     /* planar, full-resolution chroma */
-} p2c2r_pixel_format;
-
-/* Upscaling filter. Values match the wire enum UpscaleMode. */
-typedef enum p2c2r_mode {
-    P2C2R_MODE_FAST = 1,    /* bilinear */
-    P2C2R_MODE_BICUBIC = 2, /* Catmull-Rom */
-    P2C2R_MODE_LANCZOS = 3, /* Lanczos-3 */
-    P2C2R_MODE_QUALITY = 4, /* edge-adaptive upsampling plus sharpening */
-} p2c2r_mode;
 
 typedef struct p2c2r_client p2c2r_client;
 typedef struct p2c2r_result p2c2r_result;

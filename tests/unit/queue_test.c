@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "p2c2r.h"
+#include "p2c2r_error.h"
 #include "testutil.h"
 
 #define RANDOM_OPS 100000
