@@ -9,6 +9,17 @@
  * Every accepted task ends exactly once: the coordinator's RESULT or ERROR, or, when
  * nothing came by deadline + grace (coordinator down, network gone), a local
  * P2C2R_E_DEADLINE. An answer arriving after that is dropped.
+ *
+ * Surviving the coordinator. The client has a random session id, sent with every message,
+ * and keeps a reference to each task's envelope and payload until the task ends. While
+ * tasks are in flight it sends a HEARTBEAT every HEARTBEAT_US; every answer carries the
+ * coordinator's instance. A new instance means the coordinator restarted and lost every
+ * task it held: each is sent again if its deadline leaves time, else ended at once with
+ * P2C2R_E_COORDLOST. A reconnect to the same instance (seen through a socket monitor) may
+ * have lost SUBMITs in the broken connection: each unfinished task is sent again, and the
+ * coordinator, which knows tasks by (session, task id), runs none twice. A coordinator
+ * silent for LIVENESS_US is taken as unreachable: tasks then end at their deadline with
+ * P2C2R_E_COORDLOST instead of waiting out the grace.
  */
 #include <czmq.h>
 #include <errno.h>
@@ -21,14 +32,22 @@
 #include "common/clock.h"
 #include "common/envelope.h"
 #include "common/idmap.h"
+#include "common/random.h"
 #include "common/task.h"
 #include "p2c2r.h"
 
 #define DEFAULT_MAX_IN_FLIGHT 64u
 #define DEFAULT_GRACE_MS      250u
 #define DEFAULT_DEADLINE_MS   100u
+/* Reconnects start quickly and back off to half a second, so a restarted coordinator is
+ * found well within a second. */
 #define RECONNECT_IVL_MS      100
-#define RECONNECT_IVL_MAX_MS  2000
+#define RECONNECT_IVL_MAX_MS  500
+/* Liveness: heartbeats while tasks are in flight, and how long a silence means "gone". */
+#define HEARTBEAT_US          (250ull * 1000u)
+#define LIVENESS_US           (1000ull * 1000u)
+/* A task is sent again only with at least this much of its deadline left. */
+#define RESUBMIT_MIN_LEFT_US  (2000u)
 
 /* First frame of every message on the submit pipe. */
 typedef struct submit_meta {
@@ -51,8 +70,23 @@ struct p2c2r_result {
 typedef struct io_task {
     uint64_t task_id;      /* hash key */
     uint64_t submitted_us; /* when submit() ran */
+    uint64_t deadline_us;  /* absolute deadline */
     uint64_t expire_us;    /* deadline + grace: ended locally after this */
+    zmq_msg_t env;         /* the encoded SUBMIT, kept to send it again */
+    zmq_msg_t payload;     /* a reference to its payload, likewise */
+    bool has_payload;      /* payload holds a frame */
 } io_task;
+
+/* What the I/O thread knows of the coordinator. */
+typedef struct io_state {
+    zhashx_t *inflight;   /* task id -> io_task */
+    uint64_t next_expiry; /* earliest expire_us (UINT64_MAX: none) */
+    uint64_t instance;    /* the coordinator's instance last heard (0: none yet) */
+    uint64_t last_heard;  /* when it last said anything */
+    uint64_t next_beat;   /* when to send the next heartbeat */
+    bool disconnected;    /* the monitor saw the connection drop */
+    void *monitor;        /* PAIR receiving the DEALER's connection events */
+} io_state;
 
 struct p2c2r_client {
     p2c2r_client_config config;   /* settings with defaults filled in */
@@ -66,13 +100,20 @@ struct p2c2r_client {
     pthread_mutex_t result_lock;  /* serialises result_rx */
     pthread_t io_thread;          /* runs io_loop */
     bool io_started;              /* whether io_thread must be joined */
+    uint64_t session;             /* our random id, sent with every message */
+    char monitor_endpoint[64];    /* inproc address of the DEALER's event monitor */
     atomic_uint pending;          /* submitted and not yet polled */
     atomic_uint_fast64_t next_id; /* last task id handed out */
 };
 
 static void io_task_free(void **item)
 {
-    free(*item);
+    io_task *t = *item;
+    if (t) {
+        zmq_msg_close(&t->env);
+        zmq_msg_close(&t->payload);
+    }
+    free(t);
     *item = NULL;
 }
 
@@ -174,64 +215,131 @@ static void deliver_error(p2c2r_client *c, zhashx_t *inflight, uint64_t task_id,
         deliver(c, r);
 }
 
-/* Forward one submission from the pipe to the coordinator, lowering *next_expiry to the
- * new task's. Returns false on "stop". */
-static bool io_on_submit(p2c2r_client *c, zhashx_t *inflight, uint64_t *next_expiry)
+/* Send a task's SUBMIT to the coordinator: the first time as encoded by submit(), again
+ * (after a restart or reconnect) with the deadline re-encoded as the time left now.
+ * Returns false when it could not be queued for sending. */
+static bool io_send_task(p2c2r_client *c, io_task *t, bool again)
+{
+    void *dealer = zsock_resolve(c->dealer);
+    zmq_msg_t env, payload;
+    zmq_msg_init(&env);
+    zmq_msg_init(&payload);
+    if (again) {
+        p2c2r_envelope *e = NULL;
+        uint64_t now = p2c2r__now_us();
+        if (p2c2r__envelope_decode(zmq_msg_data(&t->env), zmq_msg_size(&t->env), &e) != P2C2R_OK)
+            return false;
+        e->deadline_us = t->deadline_us > now ? t->deadline_us - now : 1;
+        int rc = p2c2r__envelope_encode(e, &env);
+        p2c2r__envelope_free(&e);
+        if (rc != P2C2R_OK)
+            return false;
+    } else if (zmq_msg_copy(&env, &t->env) != 0) {
+        return false;
+    }
+    if (t->has_payload)
+        zmq_msg_copy(&payload, &t->payload);
+    int rc = zmq_msg_send(&env, dealer, ZMQ_DONTWAIT | (t->has_payload ? ZMQ_SNDMORE : 0));
+    if (rc >= 0 && t->has_payload)
+        rc = zmq_msg_send(&payload, dealer, ZMQ_DONTWAIT);
+    zmq_msg_close(&env);
+    zmq_msg_close(&payload);
+    return rc >= 0;
+}
+
+/* Forward one submission from the pipe to the coordinator. Returns false on "stop". */
+static bool io_on_submit(p2c2r_client *c, io_state *io)
 {
     void *rx = zsock_resolve(c->submit_rx);
     submit_meta meta;
     if (zmq_recv(rx, &meta, sizeof meta, 0) != (int)sizeof meta || meta.task_id == 0)
         return false;
-    zmq_msg_t env, payload;
-    zmq_msg_init(&env);
-    zmq_msg_init(&payload);
-    zmq_msg_recv(&env, rx, 0);
-    bool has_payload = zmq_msg_more(&env);
+    io_task *t = calloc(1, sizeof *t);
+    if (t) {
+        zmq_msg_init(&t->env);
+        zmq_msg_init(&t->payload);
+    }
+    zmq_msg_t discard;
+    zmq_msg_init(&discard);
+    zmq_msg_recv(t ? &t->env : &discard, rx, 0);
+    bool has_payload = zmq_msg_more(t ? &t->env : &discard);
     if (has_payload)
-        zmq_msg_recv(&payload, rx, 0);
-
-    io_task *t = malloc(sizeof *t);
+        zmq_msg_recv(t ? &t->payload : &discard, rx, 0);
+    zmq_msg_close(&discard);
     if (!t) {
-        zmq_msg_close(&env);
-        zmq_msg_close(&payload);
         p2c2r_result *r = result_new(meta.task_id, P2C2R_E_NOMEM, "client out of memory");
         if (r)
             deliver(c, r);
         return true;
     }
     t->task_id = meta.task_id;
+    t->has_payload = has_payload;
     t->submitted_us = p2c2r__now_us();
+    t->deadline_us = meta.deadline_us;
     t->expire_us = meta.deadline_us + (uint64_t)c->config.grace_ms * 1000u;
-    zhashx_insert(inflight, &t->task_id, t);
-    if (t->expire_us < *next_expiry)
-        *next_expiry = t->expire_us;
-
-    void *dealer = zsock_resolve(c->dealer);
-    int rc = zmq_msg_send(&env, dealer, ZMQ_DONTWAIT | (has_payload ? ZMQ_SNDMORE : 0));
-    if (rc >= 0 && has_payload)
-        rc = zmq_msg_send(&payload, dealer, ZMQ_DONTWAIT);
-    zmq_msg_close(&env);
-    zmq_msg_close(&payload);
-    if (rc < 0)
-        deliver_error(c, inflight, meta.task_id, P2C2R_E_IO,
+    zhashx_insert(io->inflight, &t->task_id, t);
+    if (zhashx_size(io->inflight) == 1) {
+        /* The first task after a quiet spell: silence so far says nothing. */
+        io->last_heard = t->submitted_us;
+        io->next_beat = t->submitted_us + HEARTBEAT_US;
+    }
+    if (t->expire_us < io->next_expiry)
+        io->next_expiry = t->expire_us;
+    if (io->next_beat < io->next_expiry)
+        io->next_expiry = io->next_beat;
+    if (!io_send_task(c, t, false))
+        deliver_error(c, io->inflight, meta.task_id, P2C2R_E_IO,
                       "cannot queue the task towards the coordinator");
     return true;
 }
 
-static void io_on_answer(p2c2r_client *c, zhashx_t *inflight)
+/* Send every unfinished task again, or end it when too little of its deadline is left. */
+static void io_resubmit_all(p2c2r_client *c, io_state *io, const char *why)
+{
+    uint64_t now = p2c2r__now_us();
+    uint64_t ids[zhashx_size(io->inflight) + 1];
+    size_t n = 0;
+    for (io_task *t = zhashx_first(io->inflight); t; t = zhashx_next(io->inflight))
+        ids[n++] = t->task_id;
+    for (size_t i = 0; i < n; i++) {
+        io_task *t = zhashx_lookup(io->inflight, &ids[i]);
+        if (t->deadline_us > now + RESUBMIT_MIN_LEFT_US && io_send_task(c, t, true))
+            continue;
+        char detail[128];
+        snprintf(detail, sizeof detail, "%s; too little time left to send the task again", why);
+        deliver_error(c, io->inflight, ids[i], P2C2R_E_COORDLOST, detail);
+    }
+}
+
+/* Every message from the coordinator says which instance sent it. */
+static void io_heard(p2c2r_client *c, io_state *io, uint64_t instance)
+{
+    io->last_heard = p2c2r__now_us();
+    if (!instance || instance == io->instance)
+        return;
+    uint64_t before = io->instance;
+    io->instance = instance;
+    if (before)
+        io_resubmit_all(c, io, "the coordinator restarted and lost the task");
+}
+
+static void io_on_answer(p2c2r_client *c, io_state *io)
 {
     p2c2r_envelope_msg msg;
     int rc = p2c2r__envelope_recv(zsock_resolve(c->dealer), false, ZMQ_DONTWAIT, &msg);
     if (rc != P2C2R_OK)
         goto done; /* malformed: without an id there is no task to end; its timer will */
     const p2c2r_envelope *env = msg.env;
-    io_task *t = zhashx_lookup(inflight, &env->task_id);
+    io_heard(c, io, env->instance);
+    if (env->type == P2C2R__WIRE__MSG_TYPE__HEARTBEAT)
+        goto done;
+    io_task *t = zhashx_lookup(io->inflight, &env->task_id);
     if (!t)
-        goto done; /* already ended locally: its one answer was given */
+        goto done; /* already ended: its one answer was given */
     bool ok = env->type == P2C2R__WIRE__MSG_TYPE__RESULT;
     p2c2r_result *r = result_new(env->task_id, ok ? P2C2R_OK : env->status, env->detail);
     if (!r) {
-        deliver_error(c, inflight, env->task_id, P2C2R_E_NOMEM, "client out of memory");
+        deliver_error(c, io->inflight, env->task_id, P2C2R_E_NOMEM, "client out of memory");
         goto done;
     }
     if (!ok && r->status == P2C2R_OK)
@@ -252,62 +360,114 @@ static void io_on_answer(p2c2r_client *c, zhashx_t *inflight)
     r->timings.total_us = p2c2r__now_us() - t->submitted_us;
     if (ok && msg.has_payload)
         zmq_msg_move(&r->payload, &msg.payload);
-    zhashx_delete(inflight, &env->task_id);
+    zhashx_delete(io->inflight, &env->task_id);
     deliver(c, r);
 done:
     p2c2r__envelope_msg_close(&msg);
 }
 
-/* End the tasks nothing came for; returns the next time to look again. */
-static uint64_t io_expire(p2c2r_client *c, zhashx_t *inflight, uint64_t now)
+/* A connection event from the DEALER's monitor: after a reconnect, SUBMITs may have been
+ * lost with the old connection, so every unfinished task goes again (the coordinator runs
+ * each once). */
+static void io_on_monitor(p2c2r_client *c, io_state *io)
 {
+    zmq_msg_t ev, addr;
+    zmq_msg_init(&ev);
+    zmq_msg_init(&addr);
+    if (zmq_msg_recv(&ev, io->monitor, 0) >= 0 && zmq_msg_more(&ev))
+        zmq_msg_recv(&addr, io->monitor, 0);
+    uint16_t event = 0;
+    if (zmq_msg_size(&ev) >= sizeof event)
+        memcpy(&event, zmq_msg_data(&ev), sizeof event);
+    zmq_msg_close(&ev);
+    zmq_msg_close(&addr);
+    if (event == ZMQ_EVENT_DISCONNECTED) {
+        io->disconnected = true;
+    } else if (event == ZMQ_EVENT_CONNECTED && io->disconnected) {
+        io->disconnected = false;
+        io_resubmit_all(c, io, "the connection to the coordinator broke");
+    }
+}
+
+/* End the tasks nothing came for, and keep the coordinator talking while any is in
+ * flight; returns the next time to look again. */
+static uint64_t io_timers(p2c2r_client *c, io_state *io, uint64_t now)
+{
+    bool silent = now > io->last_heard + LIVENESS_US;
+    if (zhashx_size(io->inflight) && now >= io->next_beat) {
+        p2c2r_envelope beat;
+        p2c2r__envelope_init(&beat, P2C2R__WIRE__MSG_TYPE__HEARTBEAT);
+        beat.sender = c->session;
+        p2c2r__envelope_send(zsock_resolve(c->dealer), NULL, 0, &beat, NULL, ZMQ_DONTWAIT);
+        io->next_beat = now + HEARTBEAT_US;
+    }
     uint64_t next = UINT64_MAX;
     uint64_t expired[64];
     size_t n = 0;
-    for (io_task *t = zhashx_first(inflight); t; t = zhashx_next(inflight)) {
-        if (t->expire_us <= now && n < 64)
+    for (io_task *t = zhashx_first(io->inflight); t; t = zhashx_next(io->inflight)) {
+        /* An unreachable coordinator will not answer in the grace either. */
+        uint64_t due = silent ? t->deadline_us : t->expire_us;
+        if (due <= now && n < 64)
             expired[n++] = t->task_id;
-        else if (t->expire_us < next)
-            next = t->expire_us;
+        else if (due < next)
+            next = due;
     }
     for (size_t i = 0; i < n; i++)
-        deliver_error(c, inflight, expired[i], P2C2R_E_DEADLINE,
-                      "no answer from the cluster by the deadline");
-    return n == 64 ? now : next; /* more may be due: look again at once */
+        deliver_error(c, io->inflight, expired[i], silent ? P2C2R_E_COORDLOST : P2C2R_E_DEADLINE,
+                      silent ? "no word from the coordinator: unreachable or down"
+                             : "no answer from the cluster by the deadline");
+    if (n == 64)
+        return now; /* more may be due: look again at once */
+    if (zhashx_size(io->inflight)) {
+        if (io->next_beat < next)
+            next = io->next_beat;
+        if (!silent && io->last_heard + LIVENESS_US < next)
+            next = io->last_heard + LIVENESS_US + 1;
+    }
+    return next;
 }
 
 static void *io_loop(void *arg)
 {
     p2c2r_client *c = arg;
-    zhashx_t *inflight = p2c2r__idmap_new();
-    if (!inflight)
+    io_state io = {.next_expiry = UINT64_MAX};
+    io.inflight = p2c2r__idmap_new();
+    zsock_t *monitor = zsock_new(ZMQ_PAIR);
+    if (!io.inflight || !monitor || zsock_connect(monitor, "%s", c->monitor_endpoint) != 0) {
+        zhashx_destroy(&io.inflight);
+        zsock_destroy(&monitor);
         return NULL;
-    zhashx_set_destructor(inflight, io_task_free);
+    }
+    io.monitor = zsock_resolve(monitor);
+    zhashx_set_destructor(io.inflight, io_task_free);
 
-    zmq_pollitem_t items[2] = {
+    zmq_pollitem_t items[3] = {
         {zsock_resolve(c->submit_rx), 0, ZMQ_POLLIN, 0},
         {zsock_resolve(c->dealer), 0, ZMQ_POLLIN, 0},
+        {io.monitor, 0, ZMQ_POLLIN, 0},
     };
-    uint64_t next_expiry = UINT64_MAX;
     for (;;) {
         uint64_t now = p2c2r__now_us();
-        long timeout = next_expiry == UINT64_MAX ? -1
-                       : next_expiry > now       ? (long)((next_expiry - now + 999) / 1000)
-                                                 : 0;
-        if (zmq_poll(items, 2, timeout) < 0) {
+        long timeout = io.next_expiry == UINT64_MAX ? -1
+                       : io.next_expiry > now       ? (long)((io.next_expiry - now + 999) / 1000)
+                                                    : 0;
+        if (zmq_poll(items, 3, timeout) < 0) {
             if (errno == EINTR)
                 continue;
             break;
         }
-        if ((items[0].revents & ZMQ_POLLIN) && !io_on_submit(c, inflight, &next_expiry))
+        if ((items[0].revents & ZMQ_POLLIN) && !io_on_submit(c, &io))
             break;
         for (int i = 0; i < 64 && (zsock_events(c->dealer) & ZMQ_POLLIN); i++)
-            io_on_answer(c, inflight);
+            io_on_answer(c, &io);
+        if (items[2].revents & ZMQ_POLLIN)
+            io_on_monitor(c, &io);
         now = p2c2r__now_us();
-        if (now >= next_expiry)
-            next_expiry = io_expire(c, inflight, now);
+        if (now >= io.next_expiry)
+            io.next_expiry = io_timers(c, &io, now);
     }
-    zhashx_destroy(&inflight);
+    zhashx_destroy(&io.inflight);
+    zsock_destroy(&monitor);
     return NULL;
 }
 
@@ -364,6 +524,12 @@ p2c2r_client *p2c2r_client_new(const p2c2r_client_config *config, int *err)
     zsock_set_reconnect_ivl(c->dealer, RECONNECT_IVL_MS);
     zsock_set_reconnect_ivl_max(c->dealer, RECONNECT_IVL_MAX_MS);
     zsock_set_maxmsgsize(c->dealer, (int)(P2C2R_PAYLOAD_MAX_BYTES + P2C2R_ENVELOPE_MAX_BYTES));
+    c->session = p2c2r__random_id();
+    snprintf(c->monitor_endpoint, sizeof c->monitor_endpoint, "inproc://p2c2r-client-%p-monitor",
+             (void *)c);
+    if (zmq_socket_monitor(zsock_resolve(c->dealer), c->monitor_endpoint,
+                           ZMQ_EVENT_CONNECTED | ZMQ_EVENT_DISCONNECTED) != 0)
+        goto fail;
     if (zsock_connect(c->dealer, "%s", c->endpoint) < 0) {
         rc = P2C2R_E_INVAL; /* a malformed endpoint */
         goto fail;
@@ -429,6 +595,7 @@ static int submit(p2c2r_client *c, p2c2r_envelope *env, const void *data, size_t
     meta.task_id = atomic_fetch_add(&c->next_id, 1) + 1;
     meta.deadline_us = p2c2r__now_us() + env->deadline_us;
     env->task_id = meta.task_id;
+    env->sender = c->session;
 
     zmq_msg_t head, payload;
     rc = p2c2r__envelope_encode(env, &head);

@@ -2,12 +2,15 @@
  * so lines from threads and processes sharing a terminal do not interleave mid-line. */
 #include "common/log.h"
 
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "common/clock.h"
 
 static const char *log_program = "p2c2r";
 static int log_level = P2C2R_LOG_INFO;
@@ -35,10 +38,9 @@ int p2c2r__log_enabled(enum p2c2r_log_level level)
     return (int)level <= log_level;
 }
 
-void p2c2r__log(enum p2c2r_log_level level, const char *fmt, ...)
+/* Format and write one line; suffix (may be "") goes after the message. */
+static void log_line(enum p2c2r_log_level level, const char *suffix, const char *fmt, va_list ap)
 {
-    if (!p2c2r__log_enabled(level))
-        return;
     char line[1024];
     struct timespec ts;
     struct tm tm;
@@ -47,11 +49,10 @@ void p2c2r__log(enum p2c2r_log_level level, const char *fmt, ...)
     int n =
         snprintf(line, sizeof line, "%02d:%02d:%02d.%03ld %s[%d] %s: ", tm.tm_hour, tm.tm_min,
                  tm.tm_sec, ts.tv_nsec / 1000000, log_program, (int)getpid(), level_names[level]);
-    va_list ap;
-    va_start(ap, fmt);
     if (n >= 0 && (size_t)n < sizeof line)
         n += vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
-    va_end(ap);
+    if (n >= 0 && (size_t)n < sizeof line)
+        n += snprintf(line + n, sizeof line - (size_t)n, "%s", suffix);
     if (n < 0)
         return;
     if ((size_t)n >= sizeof line - 1)
@@ -59,4 +60,35 @@ void p2c2r__log(enum p2c2r_log_level level, const char *fmt, ...)
     line[n++] = '\n';
     ssize_t w = write(STDERR_FILENO, line, (size_t)n);
     (void)w; /* nowhere to report a failing stderr */
+}
+
+void p2c2r__log(enum p2c2r_log_level level, const char *fmt, ...)
+{
+    if (!p2c2r__log_enabled(level))
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    log_line(level, "", fmt, ap);
+    va_end(ap);
+}
+
+void p2c2r__log_limited(p2c2r_log_limit *limit, enum p2c2r_log_level level, const char *fmt, ...)
+{
+    if (!p2c2r__log_enabled(level))
+        return;
+    uint64_t now = p2c2r__now_us();
+    uint64_t next = atomic_load(&limit->next_us);
+    /* One thread wins the right to print for this second; the others count themselves. */
+    if (now < next || !atomic_compare_exchange_strong(&limit->next_us, &next, now + 1000000u)) {
+        atomic_fetch_add(&limit->suppressed, 1);
+        return;
+    }
+    uint64_t dropped = atomic_exchange(&limit->suppressed, 0);
+    char suffix[64] = "";
+    if (dropped)
+        snprintf(suffix, sizeof suffix, " (and %" PRIu64 " more like it)", dropped);
+    va_list ap;
+    va_start(ap, fmt);
+    log_line(level, suffix, fmt, ap);
+    va_end(ap);
 }

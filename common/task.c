@@ -84,8 +84,8 @@ int p2c2r__task_validate(const p2c2r_envelope *env, size_t payload_size, const c
         *detail = "unknown task kind";
         return P2C2R_E_UNSUPPORTED;
     }
-    if (env->deadline_us == 0) {
-        *detail = "deadline_us must be > 0";
+    if (env->deadline_us == 0 || env->deadline_us > P2C2R_DEADLINE_MAX_US) {
+        *detail = "deadline_us must be 1..3600000000 (at most one hour)";
         return P2C2R_E_INVAL;
     }
     if (payload_size > P2C2R_PAYLOAD_MAX_BYTES) {

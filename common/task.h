@@ -21,6 +21,13 @@ enum p2c2r_kind {
 
 #define P2C2R_SCALE_MAX        8u
 #define P2C2R_JPEG_QUALITY_DEF 90u
+/* Longest deadline a task may ask for (one hour). Deadlines travel as time left in a
+ * uint64; bounding them keeps now + deadline from wrapping into the past, and a task that
+ * never expires from holding memory forever. */
+#define P2C2R_DEADLINE_MAX_US  (3600ull * 1000000u)
+/* Most slots a peer may advertise: its load report (Envelope.load) lists every task it
+ * runs and must fit in one envelope. */
+#define P2C2R_PEER_MAX_SLOTS   256u
 
 /* Index of a kind name, or -1 when the cluster has no such kind. */
 int p2c2r__task_kind_lookup(const char *name);

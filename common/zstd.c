@@ -51,13 +51,9 @@ fail:
     return P2C2R_E_INTERNAL;
 }
 
-int p2c2r__zstd_decompress(const void *data, size_t size, size_t max_size, uint8_t **out,
-                           size_t *out_size)
+int p2c2r__zstd_content_size(const void *data, size_t size, uint64_t *content_size)
 {
     assert(data || size == 0);
-    assert(out && out_size);
-    *out = NULL;
-    *out_size = 0;
     if (size == 0)
         return P2C2R_E_BADINPUT;
     /* Exactly one frame, whole: this also rejects a truncated frame and trailing bytes. */
@@ -67,11 +63,25 @@ int p2c2r__zstd_decompress(const void *data, size_t size, size_t max_size, uint8
     unsigned long long declared = ZSTD_getFrameContentSize(data, size);
     if (declared == ZSTD_CONTENTSIZE_UNKNOWN || declared == ZSTD_CONTENTSIZE_ERROR)
         return P2C2R_E_BADINPUT;
+    *content_size = declared;
+    return P2C2R_OK;
+}
+
+int p2c2r__zstd_decompress(const void *data, size_t size, size_t max_size, uint8_t **out,
+                           size_t *out_size)
+{
+    assert(out && out_size);
+    *out = NULL;
+    *out_size = 0;
+    uint64_t declared;
+    int rc = p2c2r__zstd_content_size(data, size, &declared);
+    if (rc != P2C2R_OK)
+        return rc;
     /* max_size is a size_t, so this also keeps the cast below lossless on 32-bit hosts. */
     if (declared > max_size)
         return P2C2R_E_TOOBIG;
 
-    int rc = P2C2R_E_NOMEM;
+    rc = P2C2R_E_NOMEM;
     uint8_t *buf = malloc(declared ? (size_t)declared : 1);
     if (!buf)
         goto fail;

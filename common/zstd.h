@@ -14,6 +14,10 @@
  * level is a zstd level (1..19; 0 picks the default). */
 int p2c2r__zstd_compress(const void *data, size_t size, int level, uint8_t **out, size_t *out_size);
 
+/* Read the declared content size of a payload that must be exactly one whole zstd frame,
+ * without decompressing it. P2C2R_E_BADINPUT when it is not, or declares no size. */
+int p2c2r__zstd_content_size(const void *data, size_t size, uint64_t *content_size);
+
 /* Decompress one zstd frame into a new malloc'd buffer of its declared content size.
  * P2C2R_E_BADINPUT for bytes that are not one valid frame, for a frame without a declared
  * size or for data that does not match the declared size; P2C2R_E_TOOBIG when the

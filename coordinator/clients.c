@@ -1,75 +1,334 @@
-/* clients: see clients.h. */
+/* clients: see clients.h.
+ *
+ * Records are reference counted because ZeroMQ's I/O thread may release a result after
+ * the loop has forgotten its client: the table holds one reference, each result in
+ * ZeroMQ's hands one more, and the last one out frees the record. The coordinator-wide
+ * byte count lives in an account with the same rule, so a result released after the
+ * coordinator itself is gone still has a counter to decrement.
+ */
 #include "coordinator/clients.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "common/clock.h"
+#include "common/idmap.h"
 #include "common/log.h"
 #include "common/task.h"
 
-struct coord_clients {
-    void *sock; /* clients ROUTER (raw libzmq handle), not owned */
+/* A client with no unfinished task is forgotten after this long without a message. */
+#define CLIENT_IDLE_US (30ull * 1000000u)
+
+struct coord_account {
+    _Atomic uint64_t sending_bytes; /* results in ZeroMQ's hands, all clients */
+    _Atomic uint32_t refs;          /* the table's, plus one per client record */
 };
 
-coord_clients *coord_clients_new(void *sock)
+struct coord_clients {
+    void *sock;                  /* clients ROUTER (raw libzmq handle), not owned */
+    coord_clients_config config; /* instance and bounds */
+    zhashx_t *by_route;          /* hex(route) -> client, for clients without a session */
+    zhashx_t *by_session;        /* &client->session -> client, for those with one */
+    coord_account *account;      /* coordinator-wide byte counts */
+    uint64_t held_bytes;         /* what all clients' tasks hold */
+};
+
+/* What travels with a result handed to ZeroMQ, to count its bytes off when it is freed. */
+typedef struct sent_result {
+    zmq_msg_t data;       /* a reference to the result's payload */
+    coord_client *client; /* whose bytes these are (one reference) */
+    size_t size;          /* bytes counted */
+} sent_result;
+
+typedef char route_key_t[2 * P2C2R_ROUTE_MAX_BYTES + 1];
+
+static void route_key(const void *route, size_t len, route_key_t key)
+{
+    static const char hex[] = "0123456789abcdef";
+    const uint8_t *r = route;
+    for (size_t i = 0; i < len; i++) {
+        key[2 * i] = hex[r[i] >> 4];
+        key[2 * i + 1] = hex[r[i] & 15];
+    }
+    key[2 * len] = '\0';
+}
+
+static void account_unref(coord_account *account)
+{
+    if (atomic_fetch_sub(&account->refs, 1) == 1)
+        free(account);
+}
+
+static void client_unref(coord_client *client)
+{
+    if (atomic_fetch_sub(&client->refs, 1) != 1)
+        return;
+    account_unref(client->account);
+    free(client);
+}
+
+/* zmq_free_fn: runs on ZeroMQ's I/O thread once a result is written out or dropped. */
+static void result_released(void *data, void *hint)
+{
+    (void)data;
+    sent_result *sent = hint;
+    atomic_fetch_sub(&sent->client->sending_bytes, sent->size);
+    atomic_fetch_sub(&sent->client->account->sending_bytes, sent->size);
+    zmq_msg_close(&sent->data);
+    client_unref(sent->client);
+    free(sent);
+}
+
+coord_clients *coord_clients_new(void *sock, const coord_clients_config *config)
 {
     coord_clients *clients = calloc(1, sizeof *clients);
     if (!clients)
         return NULL;
     clients->sock = sock;
+    clients->config = *config;
+    clients->by_route = zhashx_new();
+    clients->by_session = p2c2r__idmap_new();
+    clients->account = calloc(1, sizeof *clients->account);
+    if (!clients->by_route || !clients->by_session || !clients->account) {
+        coord_clients_destroy(&clients);
+        return NULL;
+    }
+    atomic_init(&clients->account->refs, 1);
     return clients;
+}
+
+static void forget(coord_clients *clients, coord_client *client)
+{
+    if (client->session) {
+        zhashx_delete(clients->by_session, &client->session);
+    } else {
+        route_key_t key;
+        route_key(client->route, client->route_len, key);
+        zhashx_delete(clients->by_route, key);
+    }
+    client_unref(client);
+}
+
+/* Forget the clients for which which() is true. */
+static void forget_all(coord_clients *c, bool (*which)(const coord_client *, uint64_t),
+                       uint64_t now_us)
+{
+    zlistx_t *gone = zlistx_new();
+    if (!gone)
+        return;
+    for (coord_client *x = zhashx_first(c->by_session); x; x = zhashx_next(c->by_session))
+        if (which(x, now_us))
+            zlistx_add_end(gone, x);
+    for (coord_client *x = zhashx_first(c->by_route); x; x = zhashx_next(c->by_route))
+        if (!x->session && which(x, now_us))
+            zlistx_add_end(gone, x);
+    for (coord_client *x = zlistx_first(gone); x; x = zlistx_next(gone))
+        forget(c, x);
+    zlistx_destroy(&gone);
+}
+
+static bool any_client(const coord_client *client, uint64_t now_us)
+{
+    (void)client;
+    (void)now_us;
+    return true;
+}
+
+static bool idle_client(const coord_client *client, uint64_t now_us)
+{
+    return client->tasks == 0 && now_us > client->last_seen_us + CLIENT_IDLE_US;
 }
 
 void coord_clients_destroy(coord_clients **clients)
 {
     if (!clients || !*clients)
         return;
-    free(*clients);
+    coord_clients *c = *clients;
+    if (c->by_route && c->by_session)
+        forget_all(c, any_client, 0);
+    zhashx_destroy(&c->by_route);
+    zhashx_destroy(&c->by_session);
+    if (c->account)
+        account_unref(c->account);
+    free(c);
     *clients = NULL;
 }
 
-int coord_clients_send(coord_clients *clients, const void *route, size_t route_len,
-                       const p2c2r_envelope *env, zmq_msg_t *payload)
+static coord_client *client_new(coord_clients *clients, const p2c2r_envelope_msg *msg,
+                                uint64_t session)
 {
-    return p2c2r__envelope_send(clients->sock, route, route_len, env, payload, ZMQ_DONTWAIT);
+    coord_client *client = calloc(1, sizeof *client);
+    if (!client)
+        return NULL;
+    client->session = session;
+    memcpy(client->route, msg->route, msg->route_len);
+    client->route_len = msg->route_len;
+    client->account = clients->account;
+    atomic_init(&client->refs, 1);
+    atomic_fetch_add(&clients->account->refs, 1);
+    route_key_t key;
+    route_key(msg->route, msg->route_len, key);
+    int rc = session ? zhashx_insert(clients->by_session, &client->session, client)
+                     : zhashx_insert(clients->by_route, key, client);
+    if (rc != 0) {
+        client_unref(client);
+        return NULL;
+    }
+    return client;
+}
+
+/* The record of the sender of msg, created or moved to msg's connection as needed. Sets
+ * *came_back when a client that was away (or on another connection) is back. */
+static coord_client *client_of(coord_clients *clients, const p2c2r_envelope_msg *msg,
+                               coord_client **came_back)
+{
+    uint64_t session = msg->env ? msg->env->sender : 0;
+    route_key_t key;
+    route_key(msg->route, msg->route_len, key);
+    coord_client *client = session ? zhashx_lookup(clients->by_session, &session)
+                                   : zhashx_lookup(clients->by_route, key);
+    if (!client)
+        return client_new(clients, msg, session);
+    if (client->route_len != msg->route_len ||
+        memcmp(client->route, msg->route, msg->route_len) != 0) {
+        /* The same client on a new connection (only one with a session can be found
+         * from another): answers go there from now on. */
+        memcpy(client->route, msg->route, msg->route_len);
+        client->route_len = msg->route_len;
+        client->away = false;
+        *came_back = client;
+        log_info("client %016" PRIx64 " is back on a new connection", session);
+    }
+    return client;
 }
 
 void coord_clients_send_error(coord_clients *clients, const void *route, size_t route_len,
-                              uint64_t task_id, int status, const char *detail,
-                              const P2c2r__Wire__Timing *timing)
+                              uint64_t task_id, int status, const char *detail)
 {
     p2c2r_envelope env;
     p2c2r__envelope_init(&env, P2C2R__WIRE__MSG_TYPE__ERROR);
+    env.instance = clients->config.instance;
     env.task_id = task_id;
     env.status = status;
     env.detail = (char *)detail;
-    env.timing = (P2c2r__Wire__Timing *)timing;
-    int rc = coord_clients_send(clients, route, route_len, &env, NULL);
+    int rc = p2c2r__envelope_send(clients->sock, route, route_len, &env, NULL, ZMQ_DONTWAIT);
     if (rc != P2C2R_OK)
         log_debug("error reply for task %" PRIu64 " not delivered: %s", task_id,
                   p2c2r_strerror(rc));
 }
 
-int coord_clients_recv(coord_clients *clients, p2c2r_envelope_msg *msg)
+int coord_clients_recv(coord_clients *clients, p2c2r_envelope_msg *msg, coord_client **client,
+                       coord_client **came_back)
 {
+    *client = NULL;
+    *came_back = NULL;
     int rc = p2c2r__envelope_recv(clients->sock, true, ZMQ_DONTWAIT, msg);
     if (rc != P2C2R_OK) {
-        if (msg->route_len > 0)
+        if (msg->route_len > 0) {
+            log_limited(P2C2R_LOG_WARN, "malformed request from a client: %s", p2c2r_strerror(rc));
             coord_clients_send_error(clients, msg->route, msg->route_len, 0, rc,
-                                     "malformed request", NULL);
+                                     "malformed request");
+        }
         return rc;
     }
     const p2c2r_envelope *env = msg->env;
-    if (env->type != P2C2R__WIRE__MSG_TYPE__SUBMIT) {
+    if (env->type != P2C2R__WIRE__MSG_TYPE__SUBMIT &&
+        env->type != P2C2R__WIRE__MSG_TYPE__HEARTBEAT) {
         coord_clients_send_error(clients, msg->route, msg->route_len, env->task_id,
-                                 P2C2R_E_PROTOCOL, "clients may only send SUBMIT", NULL);
+                                 P2C2R_E_PROTOCOL, "clients may only send SUBMIT or HEARTBEAT");
         return P2C2R_E_PROTOCOL;
+    }
+    coord_client *from = client_of(clients, msg, came_back);
+    if (!from) {
+        coord_clients_send_error(clients, msg->route, msg->route_len, env->task_id, P2C2R_E_NOMEM,
+                                 "coordinator out of memory");
+        return P2C2R_E_NOMEM;
+    }
+    from->last_seen_us = p2c2r__now_us();
+    if (env->type == P2C2R__WIRE__MSG_TYPE__HEARTBEAT) {
+        p2c2r_envelope beat;
+        p2c2r__envelope_init(&beat, P2C2R__WIRE__MSG_TYPE__HEARTBEAT);
+        beat.instance = clients->config.instance;
+        p2c2r__envelope_send(clients->sock, from->route, from->route_len, &beat, NULL,
+                             ZMQ_DONTWAIT);
+        return P2C2R_E_TIMEOUT;
     }
     size_t size = msg->has_payload ? zmq_msg_size(&msg->payload) : 0;
     const char *detail;
     rc = p2c2r__task_validate(env, size, &detail);
+    if (rc != P2C2R_OK) {
+        coord_clients_send_error(clients, msg->route, msg->route_len, env->task_id, rc, detail);
+        return rc;
+    }
+    *client = from;
+    return P2C2R_OK;
+}
+
+bool coord_clients_budget(const coord_clients *clients, const coord_client *client, uint64_t bytes,
+                          const char **detail)
+{
+    uint64_t mine = client->held_bytes + atomic_load(&client->sending_bytes) + bytes;
+    if (mine > clients->config.max_client_bytes) {
+        *detail = "client is over its memory budget on the coordinator (--max-client-mb)";
+        return false;
+    }
+    uint64_t all = clients->held_bytes + atomic_load(&clients->account->sending_bytes) + bytes;
+    if (all > clients->config.max_bytes) {
+        *detail = "coordinator is holding as many bytes as it may (--max-queued-mb)";
+        return false;
+    }
+    return true;
+}
+
+void coord_clients_hold(coord_clients *clients, coord_client *client, int64_t bytes)
+{
+    client->held_bytes += (uint64_t)bytes;
+    clients->held_bytes += (uint64_t)bytes;
+}
+
+int coord_clients_answer(coord_clients *clients, coord_client *client, p2c2r_envelope *env,
+                         const zmq_msg_t *payload)
+{
+    env->instance = clients->config.instance;
+    if (client->away)
+        return P2C2R_E_UNKNOWNPEER;
+    if (!payload)
+        return p2c2r__envelope_send(clients->sock, client->route, client->route_len, env, NULL,
+                                    ZMQ_DONTWAIT);
+    size_t size = zmq_msg_size((zmq_msg_t *)payload);
+    if (atomic_load(&client->sending_bytes) + size > clients->config.max_client_bytes)
+        return P2C2R_E_TOOBIG;
+    sent_result *sent = malloc(sizeof *sent);
+    if (!sent)
+        return P2C2R_E_NOMEM;
+    zmq_msg_init(&sent->data);
+    if (zmq_msg_copy(&sent->data, (zmq_msg_t *)payload) != 0) {
+        free(sent);
+        return P2C2R_E_NOMEM;
+    }
+    sent->client = client;
+    sent->size = size;
+    atomic_fetch_add(&client->refs, 1);
+    atomic_fetch_add(&client->sending_bytes, size);
+    atomic_fetch_add(&clients->account->sending_bytes, size);
+    /* A zero-copy message over the reference: its release counts the bytes off. On a
+     * failed send it is released at once, and the caller's payload is untouched. */
+    zmq_msg_t out;
+    int rc =
+        p2c2r__envelope_payload_wrap(&out, zmq_msg_data(&sent->data), size, result_released, sent);
     if (rc != P2C2R_OK)
-        coord_clients_send_error(clients, msg->route, msg->route_len, env->task_id, rc, detail,
-                                 NULL);
+        return rc;
+    rc = p2c2r__envelope_send(clients->sock, client->route, client->route_len, env, &out,
+                              ZMQ_DONTWAIT);
+    if (rc == P2C2R_E_UNKNOWNPEER) {
+        client->away = true;
+        log_info("client %016" PRIx64 " unreachable: its connection is gone", client->session);
+    }
     return rc;
+}
+
+void coord_clients_sweep(coord_clients *clients, uint64_t now_us)
+{
+    forget_all(clients, idle_client, now_us);
 }

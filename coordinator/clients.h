@@ -1,38 +1,92 @@
 /* clients: the coordinator's client side.
  *
- * Owns nothing but the view of the clients ROUTER socket: it receives requests, refuses
- * what is malformed or invalid with an ERROR straight back to the sender, and hands valid
- * SUBMITs to the task lifecycle (tasks.h). Every answer to a client leaves through
- * coord_clients_send(), so the rules for reaching a client live in one place.
+ * Receives requests on the clients ROUTER socket, refuses what is malformed or invalid
+ * with an ERROR straight back to the sender, answers client HEARTBEATs with the
+ * coordinator's instance, and hands valid SUBMITs to the task lifecycle (tasks.h) along
+ * with the record of the client that sent them. Every answer to a client leaves through
+ * this module.
+ *
+ * Client records. A client that sends its own id (Envelope.sender, the SDK does) is known
+ * by it across reconnects: its record follows it to each new connection, and answers that
+ * could not be delivered while it was away are delivered when it is heard from again.
+ * Other clients are known by their connection alone.
+ *
+ * Memory is bounded in bytes, per client and in all: what a client's unfinished tasks
+ * hold (their input payloads, answers waiting for it), plus the results handed to ZeroMQ
+ * that have not yet been written to its connection. The last part is counted exactly: a
+ * result is sent as a zero-copy message whose release, on ZeroMQ's I/O thread, takes its
+ * bytes off the count, so a client that stops reading stops receiving (over budget, its
+ * answers shrink to a BUSY error) and a client that goes away gives its bytes back.
  */
 #ifndef P2C2R_COORD_CLIENTS_H
 #define P2C2R_COORD_CLIENTS_H
 
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "common/envelope.h"
 
+struct coord_task; /* the coordinator's task; clients only link them */
+typedef struct coord_account coord_account;
+
+typedef struct coord_client {
+    uint64_t session;                     /* Envelope.sender it gives; 0: none */
+    uint8_t route[P2C2R_ROUTE_MAX_BYTES]; /* its current connection's routing id */
+    size_t route_len;                     /* bytes in route */
+    bool away;                            /* its connection failed: answers wait (parked) */
+    uint64_t held_bytes;                  /* inputs and parked answers of its tasks */
+    _Atomic uint64_t sending_bytes;       /* results given to ZeroMQ, not yet written out */
+    _Atomic uint32_t refs;                /* the table's, plus one per result ZeroMQ holds */
+    uint32_t tasks;                       /* its unfinished tasks */
+    uint64_t last_seen_us;                /* last message from it */
+    coord_account *account;               /* the coordinator-wide byte counts */
+    struct coord_task *parked;            /* answers waiting for it (list owned by tasks.c) */
+} coord_client;
+
 typedef struct coord_clients coord_clients;
 
+typedef struct coord_clients_config {
+    uint64_t instance;         /* the coordinator's incarnation, stamped on what it sends */
+    uint64_t max_bytes;        /* all clients together (see the top of this file) */
+    uint64_t max_client_bytes; /* one client */
+} coord_clients_config;
+
 /* sock: the raw libzmq clients ROUTER, owned by the caller. NULL when out of memory. */
-coord_clients *coord_clients_new(void *sock);
-/* Accepts NULL; sets *clients to NULL. */
+coord_clients *coord_clients_new(void *sock, const coord_clients_config *config);
+/* Accepts NULL; sets *clients to NULL. Records still referenced by results in ZeroMQ's
+ * hands are freed when ZeroMQ releases them. */
 void coord_clients_destroy(coord_clients **clients);
 
 /* Receive one request without waiting. P2C2R_OK: *msg holds a SUBMIT that passed
- * p2c2r__task_validate(). Otherwise nothing is to be done with msg: it was malformed or
- * invalid (and its sender was answered), or none was waiting (P2C2R_E_TIMEOUT).
+ * p2c2r__task_validate(), from *client. Otherwise nothing is to be done with msg: it was
+ * malformed, invalid or a HEARTBEAT (answered here), or none was waiting
+ * (P2C2R_E_TIMEOUT). Whatever it returns, *came_back names a client that was away and has
+ * just been heard from on a new connection (its parked answers can go now), or is NULL.
  * Always close msg with p2c2r__envelope_msg_close(). */
-int coord_clients_recv(coord_clients *clients, p2c2r_envelope_msg *msg);
+int coord_clients_recv(coord_clients *clients, p2c2r_envelope_msg *msg, coord_client **client,
+                       coord_client **came_back);
 
-/* Send env (and payload, whose ownership passes as in p2c2r__envelope_send()) to a client
- * route without waiting. Returns what p2c2r__envelope_send() returns. */
-int coord_clients_send(coord_clients *clients, const void *route, size_t route_len,
-                       const p2c2r_envelope *env, zmq_msg_t *payload);
+/* Whether admitting bytes more for client stays within the bounds; if not, *detail says
+ * which. */
+bool coord_clients_budget(const coord_clients *clients, const coord_client *client, uint64_t bytes,
+                          const char **detail);
+/* Count bytes held (positive) or released (negative) for one of client's tasks. */
+void coord_clients_hold(coord_clients *clients, coord_client *client, int64_t bytes);
 
-/* Send an ERROR for the client's task_id; timing may be NULL. Failures are logged. */
+/* Send an answer (RESULT or ERROR) for one of client's tasks. payload (may be NULL) stays
+ * the caller's: what is sent is a reference to it. P2C2R_OK: sent. P2C2R_E_UNKNOWNPEER:
+ * the client's connection is gone and it is now away. P2C2R_E_TOOBIG: the payload would
+ * take the client past its bound of bytes waiting to be written (nothing sent). Other
+ * errors as p2c2r__envelope_send(). */
+int coord_clients_answer(coord_clients *clients, coord_client *client, p2c2r_envelope *env,
+                         const zmq_msg_t *payload);
+
+/* Send an ERROR to a connection (for requests refused before they became tasks). */
 void coord_clients_send_error(coord_clients *clients, const void *route, size_t route_len,
-                              uint64_t task_id, int status, const char *detail,
-                              const P2c2r__Wire__Timing *timing);
+                              uint64_t task_id, int status, const char *detail);
+
+/* Forget clients with no unfinished task that have been silent for a while. */
+void coord_clients_sweep(coord_clients *clients, uint64_t now_us);
 
 #endif /* P2C2R_COORD_CLIENTS_H */

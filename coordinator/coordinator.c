@@ -11,22 +11,28 @@
 #include <czmq.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <stdbool.h>
 #include <stdlib.h>
 
 #include "common/clock.h"
 #include "common/envelope.h"
 #include "common/log.h"
+#include "common/random.h"
 #include "coordinator/clients.h"
 #include "coordinator/peerlink.h"
 #include "coordinator/peers.h"
 #include "coordinator/tasks.h"
 
 /* On shutdown, how long final errors may take to reach clients. */
-#define SHUTDOWN_LINGER_MS 500
+#define SHUTDOWN_LINGER_MS   500
 /* Messages handled from one socket before looking at the other, so a busy side cannot
  * starve the other. */
-#define POLL_BATCH         64
+#define POLL_BATCH           64
+/* How often idle client records are looked for. */
+#define CLIENT_SWEEP_US      (1000ull * 1000u)
+/* Payload buffers at least this big get pages of their own (see coordinator_new()). */
+#define MMAP_THRESHOLD_BYTES (256 * 1024)
 
 struct coordinator {
     coordinator_config config; /* settings, endpoints copied below */
@@ -36,6 +42,7 @@ struct coordinator {
     coord_clients *clients;    /* client side */
     coord_link *link;          /* peer side */
     coord_tasks *tasks;        /* task lifecycle */
+    uint64_t instance;         /* this process's incarnation */
     char client_endpoint[256]; /* bound address for clients */
     char peer_endpoint[256];   /* bound address for peers */
 };
@@ -43,8 +50,12 @@ struct coordinator {
 static void on_client(coordinator *c)
 {
     p2c2r_envelope_msg msg;
-    if (coord_clients_recv(c->clients, &msg) == P2C2R_OK)
-        coord_tasks_admit(c->tasks, &msg);
+    coord_client *client, *came_back;
+    int rc = coord_clients_recv(c->clients, &msg, &client, &came_back);
+    if (came_back)
+        coord_tasks_client_back(c->tasks, came_back);
+    if (rc == P2C2R_OK)
+        coord_tasks_admit(c->tasks, client, &msg);
     p2c2r__envelope_msg_close(&msg);
 }
 
@@ -52,21 +63,27 @@ static void on_peer(coordinator *c)
 {
     p2c2r_envelope_msg msg;
     coord_peer *peer;
-    if (coord_link_recv(c->link, &msg, &peer) == P2C2R_OK) {
-        if (msg.env->type == P2C2R__WIRE__MSG_TYPE__PEER_BYE) {
-            coord_tasks_peer_lost(c->tasks, peer, "said goodbye");
-            coord_peers_remove(c->peers, &peer);
-        } else {
-            coord_tasks_on_answer(c->tasks, peer, &msg);
-        }
+    bool reconnected;
+    switch (coord_link_recv(c->link, &msg, &peer, &reconnected)) {
+    case COORD_LINK_ANSWER:
+        coord_tasks_on_answer(c->tasks, peer, &msg);
+        break;
+    case COORD_LINK_LOAD:
+        coord_tasks_on_load(c->tasks, peer, msg.env, reconnected);
+        break;
+    case COORD_LINK_BYE:
+        coord_tasks_peer_lost(c->tasks, peer, "said goodbye");
+        coord_peers_remove(c->peers, &peer);
+        break;
+    case COORD_LINK_NONE:
+        break;
     }
     p2c2r__envelope_msg_close(&msg);
 }
 
-/* Expire queued tasks past their deadline and drop peers that went silent. */
-static void sweep(coordinator *c, uint64_t now)
+/* Drop peers that went silent. */
+static void sweep_peers(coordinator *c, uint64_t now)
 {
-    coord_tasks_expire(c->tasks, now);
     coord_peer *peer;
     while ((peer = coord_link_silent(c->link, now))) {
         coord_tasks_peer_lost(c->tasks, peer, "heartbeat timeout");
@@ -82,6 +99,7 @@ int coordinator_run(coordinator *c)
     };
     uint64_t sweep_every = coord_link_sweep_interval_us(c->link);
     uint64_t next_sweep = p2c2r__now_us() + sweep_every;
+    uint64_t next_client_sweep = next_sweep + CLIENT_SWEEP_US;
     int rc = P2C2R_OK;
     while (!zsys_interrupted) {
         uint64_t now = p2c2r__now_us();
@@ -108,10 +126,15 @@ int coordinator_run(coordinator *c)
                 break;
         }
         now = p2c2r__now_us();
-        if (now >= next_sweep || coord_tasks_next_wakeup(c->tasks) <= now) {
-            sweep(c, now);
-            if (now >= next_sweep)
-                next_sweep = now + sweep_every;
+        if (coord_tasks_next_wakeup(c->tasks) <= now)
+            coord_tasks_expire(c->tasks, now);
+        if (now >= next_sweep) {
+            sweep_peers(c, now);
+            next_sweep = now + sweep_every;
+        }
+        if (now >= next_client_sweep) {
+            coord_clients_sweep(c->clients, now);
+            next_client_sweep = now + CLIENT_SWEEP_US;
         }
         coord_tasks_dispatch(c->tasks);
     }
@@ -142,6 +165,12 @@ coordinator *coordinator_new(const coordinator_config *config, int *err)
     if (!c)
         goto fail;
     c->config = *config;
+    c->instance = p2c2r__random_id();
+    /* Payloads of up to 64 MiB come and go. glibc raises its mmap threshold after freeing
+     * big blocks and then serves them from the heap, which it rarely gives back: a client
+     * that left could leave hundreds of megabytes behind. A fixed threshold keeps every
+     * payload-sized buffer in pages of its own, returned to the system when freed. */
+    mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES);
     c->client_sock = zsock_new(ZMQ_ROUTER);
     c->peer_sock = zsock_new(ZMQ_ROUTER);
     if (!c->client_sock || !c->peer_sock)
@@ -155,12 +184,23 @@ coordinator *coordinator_new(const coordinator_config *config, int *err)
     if (rc != P2C2R_OK)
         goto fail;
     rc = P2C2R_E_NOMEM;
+    coord_clients_config clients_config = {
+        .instance = c->instance,
+        .max_bytes = (uint64_t)config->max_queued_mb << 20,
+        .max_client_bytes = (uint64_t)config->max_client_mb << 20,
+    };
     c->peers = coord_peers_new();
-    c->clients = coord_clients_new(zsock_resolve(c->client_sock));
-    c->link = coord_link_new(zsock_resolve(c->peer_sock), c->peers, config->peer_timeout_ms);
+    c->clients = coord_clients_new(zsock_resolve(c->client_sock), &clients_config);
+    c->link =
+        coord_link_new(zsock_resolve(c->peer_sock), c->peers, c->instance, config->peer_timeout_ms);
     if (!c->peers || !c->clients || !c->link)
         goto fail;
-    coord_tasks_config tasks_config = {.max_queue = config->max_queue};
+    coord_tasks_config tasks_config = {
+        .instance = c->instance,
+        .max_queue = config->max_queue,
+        .max_attempts = config->max_attempts,
+        .attempt_timeout_us = (uint64_t)config->attempt_timeout_ms * 1000u,
+    };
     c->tasks = coord_tasks_new(&tasks_config, c->clients, c->link, c->peers);
     if (!c->tasks)
         goto fail;
@@ -195,4 +235,9 @@ const char *coordinator_client_endpoint(const coordinator *c)
 const char *coordinator_peer_endpoint(const coordinator *c)
 {
     return c->peer_endpoint;
+}
+
+uint64_t coordinator_instance(const coordinator *c)
+{
+    return c->instance;
 }

@@ -1,12 +1,16 @@
 /* coordinator: the P2C2R coordinator service.
  *
  * One thread owns all state and runs one poll loop over two ROUTER sockets, one for clients
- * and one for peers, so nothing here needs a lock. A SUBMIT is validated, queued in
- * (priority, deadline, arrival) order and assigned to a capable peer with a free slot; the
- * peer's RESULT or ERROR goes back to the client that submitted. Every admitted task ends
- * exactly once towards its client: a result, its peer's error, or an error from here
- * (P2C2R_E_DEADLINE when it expires before dispatch, P2C2R_E_PEERLOST when its peer vanished
- * too late to retry, P2C2R_E_IO when the coordinator shuts down).
+ * and one for peers, so nothing here needs a lock. A SUBMIT is validated, admitted within
+ * the memory bounds if it can finish by its deadline, queued in (priority, deadline,
+ * arrival) order and assigned to a capable peer with room; the peer's answer is checked
+ * and goes back to the client that submitted, or the task is retried elsewhere. Every
+ * admitted task ends exactly once towards its client: its checked result, or an error
+ * (P2C2R_E_DEADLINE when it cannot or did not finish in time, P2C2R_E_BUSY past a bound,
+ * a peer's error once retries are used up, P2C2R_E_IO when the coordinator shuts down).
+ *
+ * Each process draws a random instance number at start and stamps it on everything it
+ * sends, so nothing meant for an earlier coordinator is taken for something of its own.
  */
 #ifndef P2C2R_COORDINATOR_H
 #define P2C2R_COORDINATOR_H
@@ -17,7 +21,11 @@ typedef struct coordinator_config {
     const char *client_endpoint; /* bind address for clients ("tcp://127.0.0.1:*" picks a port) */
     const char *peer_endpoint;   /* bind address for peers */
     uint32_t max_queue;          /* queued tasks beyond which SUBMIT gets P2C2R_E_BUSY */
-    uint32_t peer_timeout_ms;    /* a peer silent this long is dropped, its tasks requeued */
+    uint32_t peer_timeout_ms;    /* a peer silent this long is dropped, its tasks retried */
+    uint32_t max_attempts;       /* runs of one task on peers, at most */
+    uint32_t attempt_timeout_ms; /* longest a peer may take to answer one attempt */
+    uint32_t max_queued_mb;      /* bytes held for all clients: inputs, unsent results */
+    uint32_t max_client_mb;      /* the same for one client */
 } coordinator_config;
 
 typedef struct coordinator coordinator;
@@ -30,6 +38,8 @@ void coordinator_destroy(coordinator **coord);
 /* The endpoints actually bound (a "*" port resolved). */
 const char *coordinator_client_endpoint(const coordinator *coord);
 const char *coordinator_peer_endpoint(const coordinator *coord);
+/* This process's instance number. */
+uint64_t coordinator_instance(const coordinator *coord);
 
 /* Serve until SIGINT/SIGTERM, then end every unfinished task with an error to its client.
  * Returns P2C2R_OK, or P2C2R_E_IO if the sockets failed. */

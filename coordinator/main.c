@@ -1,6 +1,7 @@
 /* p2c2r-coordinator: command line front of the coordinator service (coordinator.h). */
 #include <czmq.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -20,7 +21,15 @@ static void usage(FILE *out)
             "  --peers ENDPOINT        bind address for peers (default tcp://*:7701)\n"
             "                          a port of * picks a free one; the ready line says which\n"
             "  --max-queue N           queued tasks before SUBMIT gets BUSY (default 10000)\n"
+            "  --max-queued-mb MB      bytes held for all clients, inputs and results not\n"
+            "                          yet written out, before SUBMIT gets BUSY (default 1024)\n"
+            "  --max-client-mb MB      the same for one client (default 256)\n"
             "  --peer-timeout-ms MS    drop a peer silent this long (default 2000)\n"
+            "  --max-attempts N        runs of one task on peers before its last error is\n"
+            "                          final (default 4)\n"
+            "  --attempt-timeout-ms MS longest one run may go unanswered before the task is\n"
+            "                          retried elsewhere; shortened for tasks whose usual\n"
+            "                          time is known (default 2000)\n"
             "  --log-level LEVEL       error, warn, info or debug (default info)\n"
             "  -h, --help              show this help\n\n"
             "Once both sockets are bound it prints one line to stdout:\n"
@@ -35,6 +44,10 @@ int main(int argc, char **argv)
         .peer_endpoint = "tcp://*:7701",
         .max_queue = 10000,
         .peer_timeout_ms = 2000,
+        .max_attempts = 4,
+        .attempt_timeout_ms = 2000,
+        .max_queued_mb = 1024,
+        .max_client_mb = 256,
     };
     int level = P2C2R_LOG_INFO;
     static const struct option options[] = {
@@ -42,6 +55,10 @@ int main(int argc, char **argv)
         {"peers", required_argument, NULL, 'p'},
         {"max-queue", required_argument, NULL, 'q'},
         {"peer-timeout-ms", required_argument, NULL, 't'},
+        {"max-attempts", required_argument, NULL, 'a'},
+        {"attempt-timeout-ms", required_argument, NULL, 'A'},
+        {"max-queued-mb", required_argument, NULL, 'm'},
+        {"max-client-mb", required_argument, NULL, 'M'},
         {"log-level", required_argument, NULL, 'l'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -62,6 +79,25 @@ int main(int argc, char **argv)
         case 't':
             if (p2c2r__cliopt_u32(PROGRAM, "--peer-timeout-ms", optarg, 10, 3600000,
                                   &config.peer_timeout_ms))
+                return 2;
+            break;
+        case 'a':
+            if (p2c2r__cliopt_u32(PROGRAM, "--max-attempts", optarg, 1, 16, &config.max_attempts))
+                return 2;
+            break;
+        case 'A':
+            if (p2c2r__cliopt_u32(PROGRAM, "--attempt-timeout-ms", optarg, 10, 3600000,
+                                  &config.attempt_timeout_ms))
+                return 2;
+            break;
+        case 'm':
+            if (p2c2r__cliopt_u32(PROGRAM, "--max-queued-mb", optarg, 1, 1u << 20,
+                                  &config.max_queued_mb))
+                return 2;
+            break;
+        case 'M':
+            if (p2c2r__cliopt_u32(PROGRAM, "--max-client-mb", optarg, 1, 1u << 20,
+                                  &config.max_client_mb))
                 return 2;
             break;
         case 'l':
@@ -92,6 +128,7 @@ int main(int argc, char **argv)
     }
     printf("p2c2r-coordinator ready clients=%s peers=%s\n", coordinator_client_endpoint(coord),
            coordinator_peer_endpoint(coord));
+    log_info("instance %016" PRIx64, coordinator_instance(coord));
     fflush(stdout);
     int rc = coordinator_run(coord);
     coordinator_destroy(&coord);

@@ -12,16 +12,19 @@
 struct coord_link {
     void *sock;               /* peers ROUTER (raw libzmq handle), not owned */
     coord_peers *peers;       /* the registry, not owned */
+    uint64_t instance;        /* the coordinator's incarnation */
     uint64_t peer_timeout_us; /* a peer silent this long is lost */
 };
 
-coord_link *coord_link_new(void *sock, coord_peers *peers, uint32_t peer_timeout_ms)
+coord_link *coord_link_new(void *sock, coord_peers *peers, uint64_t instance,
+                           uint32_t peer_timeout_ms)
 {
     coord_link *link = calloc(1, sizeof *link);
     if (!link)
         return NULL;
     link->sock = sock;
     link->peers = peers;
+    link->instance = instance;
     link->peer_timeout_us = (uint64_t)peer_timeout_ms * 1000u;
     return link;
 }
@@ -39,6 +42,7 @@ static void send_error(coord_link *link, const p2c2r_envelope_msg *to, uint64_t 
 {
     p2c2r_envelope env;
     p2c2r__envelope_init(&env, P2C2R__WIRE__MSG_TYPE__ERROR);
+    env.instance = link->instance;
     env.task_id = task_id;
     env.status = status;
     env.detail = (char *)detail;
@@ -47,12 +51,25 @@ static void send_error(coord_link *link, const p2c2r_envelope_msg *to, uint64_t 
         log_debug("error reply to a peer not delivered: %s", p2c2r_strerror(rc));
 }
 
-static void on_hello(coord_link *link, p2c2r_envelope_msg *msg, coord_peer *peer)
+/* Tell a registered peer which coordinator it talks to: the answer to its hello and to
+ * each of its heartbeats. */
+static void send_beat(coord_link *link, const coord_peer *peer)
+{
+    p2c2r_envelope beat;
+    p2c2r__envelope_init(&beat, P2C2R__WIRE__MSG_TYPE__HEARTBEAT);
+    beat.instance = link->instance;
+    p2c2r__envelope_send(link->sock, peer->route, peer->route_len, &beat, NULL, ZMQ_DONTWAIT);
+}
+
+/* Register the sender of a PEER_HELLO (new, reconnected, or saying hello again). Returns
+ * its record, or NULL when it was refused (and told why). */
+static coord_peer *on_hello(coord_link *link, p2c2r_envelope_msg *msg, coord_peer *peer,
+                            bool *reconnected)
 {
     const P2c2r__Wire__PeerInfo *info = msg->env->peer;
-    if (!info || info->slots == 0 || info->slots > 4096) {
-        send_error(link, msg, 0, P2C2R_E_INVAL, "PEER_HELLO needs peer info with 1..4096 slots");
-        return;
+    if (!info || info->slots == 0 || info->slots > COORD_PEER_MAX_SLOTS) {
+        send_error(link, msg, 0, P2C2R_E_INVAL, "PEER_HELLO needs peer info with 1..256 slots");
+        return NULL;
     }
     uint32_t kinds = 0;
     for (size_t i = 0; i < info->n_kinds; i++) {
@@ -60,68 +77,85 @@ static void on_hello(coord_link *link, p2c2r_envelope_msg *msg, coord_peer *peer
         if (kind >= 0)
             kinds |= 1u << kind;
         else
-            log_warn("peer %s offers unknown kind '%s'", info->name, info->kinds[i]);
+            log_limited(P2C2R_LOG_WARN, "peer %s offers unknown kind '%s'", info->name,
+                        info->kinds[i]);
     }
+    const char *how = "registered";
     if (!peer) {
-        peer = coord_peers_add(link->peers, msg->route, msg->route_len);
+        peer = coord_peers_find_sender(link->peers, msg->env->sender);
+        if (peer && coord_peers_rekey(link->peers, peer, msg->route, msg->route_len) == P2C2R_OK) {
+            *reconnected = true;
+            how = "reconnected";
+        } else {
+            peer = coord_peers_add(link->peers, msg->route, msg->route_len, msg->env->sender);
+        }
         if (!peer) {
             send_error(link, msg, 0, P2C2R_E_NOMEM, "coordinator out of memory");
-            return;
+            return NULL;
         }
     }
     snprintf(peer->name, sizeof peer->name, "%s", info->name[0] ? info->name : "unnamed");
     peer->kinds = kinds;
     peer->slots = info->slots;
     peer->last_seen_us = p2c2r__now_us();
-    log_info("peer %s registered: %u slot(s), runtime %s, %zu kind(s)", peer->name, peer->slots,
-             info->runtime, info->n_kinds);
+    log_info("peer %s %s: %u slot(s), runtime %s, %zu kind(s), %zu task(s) running", peer->name,
+             how, peer->slots, info->runtime, info->n_kinds,
+             msg->env->load ? msg->env->load->n_running : (size_t)0);
+    send_beat(link, peer);
+    return peer;
 }
 
-int coord_link_recv(coord_link *link, p2c2r_envelope_msg *msg, coord_peer **peer_out)
+coord_link_event coord_link_recv(coord_link *link, p2c2r_envelope_msg *msg, coord_peer **peer_out,
+                                 bool *reconnected)
 {
     *peer_out = NULL;
+    *reconnected = false;
     int rc = p2c2r__envelope_recv(link->sock, true, ZMQ_DONTWAIT, msg);
     if (rc != P2C2R_OK) {
-        if (rc != P2C2R_E_TIMEOUT)
-            log_warn("malformed message from a peer: %s", p2c2r_strerror(rc));
-        if (msg->route_len > 0)
-            send_error(link, msg, 0, rc, "malformed message");
-        return rc;
+        if (rc != P2C2R_E_TIMEOUT) {
+            log_limited(P2C2R_LOG_WARN, "malformed message from a peer: %s", p2c2r_strerror(rc));
+            if (msg->route_len > 0)
+                send_error(link, msg, 0, rc, "malformed message");
+        }
+        return COORD_LINK_NONE;
     }
     coord_peer *peer = coord_peers_find(link->peers, msg->route, msg->route_len);
     if (peer)
         peer->last_seen_us = p2c2r__now_us();
     switch (msg->env->type) {
     case P2C2R__WIRE__MSG_TYPE__PEER_HELLO:
-        on_hello(link, msg, peer);
-        return P2C2R_E_TIMEOUT;
+        peer = on_hello(link, msg, peer, reconnected);
+        *peer_out = peer;
+        return peer ? COORD_LINK_LOAD : COORD_LINK_NONE;
     case P2C2R__WIRE__MSG_TYPE__HEARTBEAT:
     case P2C2R__WIRE__MSG_TYPE__RESULT:
     case P2C2R__WIRE__MSG_TYPE__ERROR:
     case P2C2R__WIRE__MSG_TYPE__PEER_BYE:
         if (!peer) {
+            /* One line a second at most: a peer that does not listen repeats this at will. */
+            log_limited(P2C2R_LOG_INFO, "%s from an unregistered peer: asked to say hello",
+                        p2c2r__envelope_type_name(msg->env->type));
             send_error(link, msg, msg->env->task_id, P2C2R_E_UNKNOWNPEER, "say PEER_HELLO first");
-            return P2C2R_E_UNKNOWNPEER;
-        }
-        if (msg->env->type == P2C2R__WIRE__MSG_TYPE__HEARTBEAT) {
-            p2c2r_envelope beat;
-            p2c2r__envelope_init(&beat, P2C2R__WIRE__MSG_TYPE__HEARTBEAT);
-            p2c2r__envelope_send(link->sock, peer->route, peer->route_len, &beat, NULL,
-                                 ZMQ_DONTWAIT);
-            return P2C2R_E_TIMEOUT;
+            return COORD_LINK_NONE;
         }
         *peer_out = peer;
-        return P2C2R_OK;
+        if (msg->env->type == P2C2R__WIRE__MSG_TYPE__HEARTBEAT) {
+            send_beat(link, peer);
+            return COORD_LINK_LOAD;
+        }
+        return msg->env->type == P2C2R__WIRE__MSG_TYPE__PEER_BYE ? COORD_LINK_BYE
+                                                                 : COORD_LINK_ANSWER;
     default:
         send_error(link, msg, msg->env->task_id, P2C2R_E_PROTOCOL,
                    "unexpected message type from a peer");
-        return P2C2R_E_PROTOCOL;
+        return COORD_LINK_NONE;
     }
 }
 
-int coord_link_assign(coord_link *link, coord_peer *peer, const p2c2r_envelope *env,
+int coord_link_assign(coord_link *link, coord_peer *peer, p2c2r_envelope *env,
                       const zmq_msg_t *payload)
 {
+    env->instance = link->instance;
     zmq_msg_t copy;
     zmq_msg_init(&copy);
     if (payload && zmq_msg_copy(&copy, (zmq_msg_t *)payload) != 0)

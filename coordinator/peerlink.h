@@ -1,14 +1,20 @@
 /* peerlink: the coordinator's side of the link to its peers.
  *
  * Owns the conversation on the peers ROUTER socket that is about peers rather than tasks:
- * registration (PEER_HELLO), heartbeats (echoed), refusing unknown or malformed senders,
- * and noticing peers that went silent. What concerns tasks (RESULT, ERROR, PEER_BYE) is
- * handed back to the caller, which routes it to the task lifecycle (tasks.h); ASSIGNs go
- * out through coord_link_assign().
+ * registration (PEER_HELLO, answered with a HEARTBEAT carrying the coordinator's instance),
+ * heartbeats (echoed the same way), refusing unknown or malformed senders, and noticing
+ * peers that went silent. A peer that reconnects sends PEER_HELLO from a new routing id
+ * with the same sender id: its record moves to the new route instead of a second record
+ * being made, so its running tasks and history survive the reconnect.
+ *
+ * What concerns tasks is handed back to the caller as an event, for the task lifecycle
+ * (tasks.h): answers, goodbyes, and every load report (what the peer says it runs), which
+ * is how busy slots stay true. Everything the link sends carries the instance.
  */
 #ifndef P2C2R_COORD_PEERLINK_H
 #define P2C2R_COORD_PEERLINK_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "common/envelope.h"
@@ -16,21 +22,32 @@
 
 typedef struct coord_link coord_link;
 
+typedef enum coord_link_event {
+    COORD_LINK_NONE = 0, /* nothing for the caller */
+    COORD_LINK_ANSWER,   /* a RESULT or ERROR from a registered peer */
+    COORD_LINK_LOAD,     /* a PEER_HELLO or HEARTBEAT: Envelope.load to reconcile */
+    COORD_LINK_BYE,      /* the peer is leaving */
+} coord_link_event;
+
 /* sock: the raw libzmq peers ROUTER, owned by the caller; peers: the registry, owned by the
  * caller. NULL when out of memory. */
-coord_link *coord_link_new(void *sock, coord_peers *peers, uint32_t peer_timeout_ms);
+coord_link *coord_link_new(void *sock, coord_peers *peers, uint64_t instance,
+                           uint32_t peer_timeout_ms);
 /* Accepts NULL; sets *link to NULL. */
 void coord_link_destroy(coord_link **link);
 
 /* Receive one message from a peer without waiting and deal with what is the link's own.
- * P2C2R_OK: *msg is a RESULT, ERROR or PEER_BYE from the registered peer *peer, for the
- * caller to route. Otherwise nothing is left to do (P2C2R_E_TIMEOUT: none was waiting).
+ * Returns the event for the caller, with *peer the registered sender and *reconnected
+ * true when a PEER_HELLO moved a known peer to a new connection (everything sent on the
+ * old one is lost or answered). COORD_LINK_NONE when nothing is left to do.
  * Always close msg with p2c2r__envelope_msg_close(). */
-int coord_link_recv(coord_link *link, p2c2r_envelope_msg *msg, coord_peer **peer);
+coord_link_event coord_link_recv(coord_link *link, p2c2r_envelope_msg *msg, coord_peer **peer,
+                                 bool *reconnected);
 
-/* Send an ASSIGN envelope and a reference to payload (NULL for none; the caller keeps its
- * own reference) to peer. P2C2R_E_UNKNOWNPEER when the peer is unroutable (gone). */
-int coord_link_assign(coord_link *link, coord_peer *peer, const p2c2r_envelope *env,
+/* Send an ASSIGN envelope (its instance is set here) and a reference to payload (NULL for
+ * none; the caller keeps its own reference) to peer. P2C2R_E_UNKNOWNPEER when the peer is
+ * unroutable (gone). */
+int coord_link_assign(coord_link *link, coord_peer *peer, p2c2r_envelope *env,
                       const zmq_msg_t *payload);
 
 /* A registered peer not heard from for the peer timeout, or NULL. */

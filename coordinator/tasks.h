@@ -1,18 +1,30 @@
 /* tasks: the task lifecycle, from an admitted SUBMIT to its one answer.
  *
- * A task is admitted, waits in the queue (queue.h), is assigned to a peer chosen by the
- * registry (peers.h), and ends exactly once. Every ending, whatever its cause (a result,
- * a peer's error, a deadline, a lost peer, shutdown), goes through one function in
- * tasks.c, task_end(), which answers the client and frees the task: there is no other
- * place where a task can end, so none can end twice or be forgotten.
+ * A task is admitted (its input inspected, its bytes within bounds, its deadline
+ * reachable), waits in the queue (queue.h), runs on a peer chosen by the registry
+ * (peers.h), and ends exactly once. Every ending, whatever its cause — a checked result,
+ * an error, a deadline, retries used up, shutdown — goes through one function in tasks.c,
+ * task_end(), and every answer is handed to the client side from there: no task can end
+ * twice or be forgotten.
  *
- * Payload frames are never copied: a SUBMIT's payload stays in the task as a zmq_msg_t and
- * each ASSIGN sends a reference to it. The task keeps its own reference so it can be
- * requeued if its peer is lost.
+ * Between admission and its end a task may run several times: each run on a peer (an
+ * attempt) has its own wire id, never reused, and a timer. A peer-side failure (an error
+ * that is the peer's, a result that fails verify.h, no answer in time, the peer lost) sends
+ * the task back to the queue, avoiding the peers that failed it, while its deadline allows
+ * and attempts remain. An input error is believed once a second peer agrees (or no other
+ * peer could run it). Peers are charged for their failures (health.h).
+ *
+ * Overload: a task whose service time (estimate.h) cannot fit before its deadline is
+ * answered at once — at admission when the work queued ahead of it already says so, else
+ * when it reaches the head of the queue — and never started late.
+ *
+ * Payload frames are never copied: a SUBMIT's payload stays in the task and each ASSIGN
+ * sends a reference to it; a RESULT's payload is handed on by reference too.
  */
 #ifndef P2C2R_COORD_TASKS_H
 #define P2C2R_COORD_TASKS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "common/envelope.h"
@@ -21,10 +33,26 @@
 #include "coordinator/peers.h"
 
 typedef struct coord_tasks_config {
-    uint32_t max_queue; /* queued tasks beyond which SUBMIT gets P2C2R_E_BUSY */
+    uint64_t instance;           /* the coordinator's incarnation */
+    uint32_t max_queue;          /* queued tasks beyond which SUBMIT gets P2C2R_E_BUSY */
+    uint32_t max_attempts;       /* runs of one task on peers, at most */
+    uint64_t attempt_timeout_us; /* an attempt unanswered this long is a peer failure; learnt
+                                    service times shorten it for tasks known to be quick */
 } coord_tasks_config;
 
 typedef struct coord_tasks coord_tasks;
+
+/* Counters since the start, for the shutdown line and tests. */
+typedef struct coord_tasks_stats {
+    uint64_t admitted;    /* SUBMITs that became tasks */
+    uint64_t duplicates;  /* SUBMITs of a task already held (resent after a reconnect) */
+    uint64_t ended_ok;    /* tasks ended with a result */
+    uint64_t ended_err;   /* tasks ended with an error */
+    uint64_t retries;     /* attempts after the first */
+    uint64_t shed;        /* tasks answered at once because they could not finish in time */
+    uint64_t rejected;    /* results that failed verification */
+    uint64_t undelivered; /* answers that never reached their client */
+} coord_tasks_stats;
 
 /* clients, link and peers are used, not owned, and must outlive the table. NULL when out
  * of memory. */
@@ -33,22 +61,30 @@ coord_tasks *coord_tasks_new(const coord_tasks_config *config, coord_clients *cl
 /* Ends every unfinished task with P2C2R_E_IO first. Accepts NULL; sets *tasks to NULL. */
 void coord_tasks_destroy(coord_tasks **tasks);
 
-/* Admit a validated SUBMIT (from coord_clients_recv()): takes its envelope and payload out
- * of msg. Refusals (queue full, no memory) are answered to the client here. */
-void coord_tasks_admit(coord_tasks *tasks, p2c2r_envelope_msg *msg);
+/* Admit a validated SUBMIT from client (coord_clients_recv()): takes its envelope and
+ * payload out of msg. Refusals are answered to the client here. */
+void coord_tasks_admit(coord_tasks *tasks, coord_client *client, p2c2r_envelope_msg *msg);
 
-/* A RESULT or ERROR from peer for one of the tasks it holds. A RESULT's payload is moved
- * out of msg towards the client. */
+/* A client that was away is back: deliver the answers that waited for it. */
+void coord_tasks_client_back(coord_tasks *tasks, coord_client *client);
+
+/* A RESULT or ERROR from peer. A RESULT's payload is handed on by reference. */
 void coord_tasks_on_answer(coord_tasks *tasks, coord_peer *peer, p2c2r_envelope_msg *msg);
 
-/* The peer is gone: each of its tasks goes back to the queue if its deadline still allows,
+/* A PEER_HELLO or HEARTBEAT from peer: reconcile what it says it runs with what the
+ * coordinator thinks it runs. reconnected: it came back on a new connection. */
+void coord_tasks_on_load(coord_tasks *tasks, coord_peer *peer, const p2c2r_envelope *env,
+                         bool reconnected);
+
+/* The peer is gone: each of its tasks is retried elsewhere if its deadline allows,
  * otherwise ends with P2C2R_E_PEERLOST. Leaves the peer with no tasks. */
 void coord_tasks_peer_lost(coord_tasks *tasks, coord_peer *peer, const char *why);
 
-/* Hand queued tasks to peers with free slots. */
+/* Hand queued tasks to peers with room. */
 void coord_tasks_dispatch(coord_tasks *tasks);
 
-/* End queued tasks whose deadline passed by now_us. */
+/* Deal with everything due by now_us: queued tasks past their deadline, attempts past
+ * their timeout, answers that waited too long for their client. */
 void coord_tasks_expire(coord_tasks *tasks, uint64_t now_us);
 
 /* The next time coord_tasks_expire() has work, or UINT64_MAX. */
@@ -56,5 +92,7 @@ uint64_t coord_tasks_next_wakeup(const coord_tasks *tasks);
 
 /* End every unfinished task with status (the coordinator is going away). */
 void coord_tasks_drain(coord_tasks *tasks, int status, const char *detail);
+
+void coord_tasks_stats_get(const coord_tasks *tasks, coord_tasks_stats *stats);
 
 #endif /* P2C2R_COORD_TASKS_H */

@@ -7,6 +7,7 @@
 
 #include "common/cliopt.h"
 #include "common/log.h"
+#include "common/task.h"
 #include "p2c2r_error.h"
 #include "peer/peer.h"
 
@@ -19,7 +20,7 @@ static void usage(FILE *out)
         "Usage: p2c2r-peer [OPTIONS]\n"
         "Run a P2C2R peer: register with a coordinator and run the tasks it assigns.\n\n"
         "  --coordinator ENDPOINT  coordinator's peers endpoint (default tcp://127.0.0.1:7701)\n"
-        "  --slots N               tasks at once, one worker thread each\n"
+        "  --slots N               tasks at once, one worker thread each, 1..256\n"
         "                          (default: one per online CPU core)\n"
         "  --name NAME             name in the coordinator's logs (default host-pid)\n"
         "  --heartbeat-ms MS       heartbeat period (default 250)\n"
@@ -40,7 +41,9 @@ int main(int argc, char **argv)
     peer_config config = {
         .coordinator = "tcp://127.0.0.1:7701",
         .name = default_name,
-        .slots = cores > 0 ? (uint32_t)cores : 1,
+        .slots = cores <= 0                     ? 1
+                 : cores > P2C2R_PEER_MAX_SLOTS ? P2C2R_PEER_MAX_SLOTS
+                                                : (uint32_t)cores,
         .heartbeat_ms = 250,
     };
     int level = P2C2R_LOG_INFO;
@@ -60,7 +63,8 @@ int main(int argc, char **argv)
             config.coordinator = optarg;
             break;
         case 's':
-            if (p2c2r__cliopt_u32(PROGRAM, "--slots", optarg, 1, 4096, &config.slots))
+            if (p2c2r__cliopt_u32(PROGRAM, "--slots", optarg, 1, P2C2R_PEER_MAX_SLOTS,
+                                  &config.slots))
                 return 2;
             break;
         case 'n':

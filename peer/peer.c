@@ -11,36 +11,89 @@
 #include "common/clock.h"
 #include "common/envelope.h"
 #include "common/log.h"
+#include "common/random.h"
 #include "common/task.h"
 #include "peer/kind.h"
 #include "peer/worker.h"
 
 /* How long goodbye and final results may take to leave when the peer stops. */
-#define SHUTDOWN_LINGER_MS 500
+#define SHUTDOWN_LINGER_MS   500
+/* Re-registration backs off from one heartbeat period up to this, so a coordinator that
+ * keeps saying "unknown peer" gets one hello per period at first and fewer after. */
+#define HELLO_BACKOFF_MAX_US (2000ull * 1000u)
+
+/* What one worker is doing. */
+typedef struct peer_slot {
+    bool busy;         /* it holds a job */
+    uint64_t instance; /* the coordinator instance that assigned the job */
+    uint64_t task_id;  /* that coordinator's id for it */
+} peer_slot;
 
 struct peer {
-    peer_config config;    /* settings; name copied below */
-    char name[64];         /* what the coordinator calls us */
-    zsock_t *dealer;       /* to the coordinator */
-    void *sock;            /* raw handle of dealer */
-    zactor_t **workers;    /* one per slot */
-    bool *busy;            /* whether each worker has a job */
-    uint32_t nbusy;        /* count of busy workers */
-    zmq_pollitem_t *items; /* dealer, then each worker's pipe */
-    uint64_t next_beat_us; /* when to send the next heartbeat */
-    uint64_t done;         /* tasks answered */
+    peer_config config;        /* settings; name copied below */
+    char name[64];             /* what the coordinator calls us */
+    uint64_t sender;           /* our random id, the same for the life of the process */
+    zsock_t *dealer;           /* to the coordinator */
+    void *sock;                /* raw handle of dealer */
+    zactor_t **workers;        /* one per slot */
+    peer_slot *slots;          /* what each worker is doing */
+    uint32_t nbusy;            /* count of busy workers */
+    zmq_pollitem_t *items;     /* dealer, then each worker's pipe */
+    uint64_t next_beat_us;     /* when to send the next heartbeat (or hello) */
+    uint64_t instance;         /* the coordinator we last heard from (0: none yet) */
+    bool registered;           /* that coordinator knows us */
+    uint64_t last_assigned;    /* highest ASSIGN id received from that instance */
+    uint64_t hello_sent_us;    /* when the last PEER_HELLO went out */
+    uint64_t hello_backoff_us; /* wait before another hello while unregistered */
+    uint64_t done;             /* tasks answered */
 };
 
-static void send_error(peer *p, uint64_t task_id, int status, const char *detail)
+static void send_error(peer *p, uint64_t instance, uint64_t task_id, int status, const char *detail)
 {
     p2c2r_envelope env;
     p2c2r__envelope_init(&env, P2C2R__WIRE__MSG_TYPE__ERROR);
+    env.instance = instance;
+    env.sender = p->sender;
     env.task_id = task_id;
     env.status = status;
     env.detail = (char *)detail;
     int rc = p2c2r__envelope_send(p->sock, NULL, 0, &env, NULL, ZMQ_DONTWAIT);
     if (rc != P2C2R_OK)
-        log_warn("error for task %" PRIu64 " not sent: %s", task_id, p2c2r_strerror(rc));
+        log_limited(P2C2R_LOG_WARN, "error for task %" PRIu64 " not sent: %s", task_id,
+                    p2c2r_strerror(rc));
+}
+
+/* Fill load with what the workers run: the current coordinator's task ids (into ids,
+ * room for config.slots) and how many slots work for another instance. */
+static void fill_load(const peer *p, P2c2r__Wire__PeerLoad *load, uint64_t *ids)
+{
+    size_t n = 0;
+    uint32_t foreign = 0;
+    for (uint32_t w = 0; w < p->config.slots; w++) {
+        if (!p->slots[w].busy)
+            continue;
+        if (p->slots[w].instance == p->instance)
+            ids[n++] = p->slots[w].task_id;
+        else
+            foreign++;
+    }
+    load->running = ids;
+    load->n_running = n;
+    load->last_assigned = p->last_assigned;
+    load->foreign_busy = foreign;
+}
+
+static void send_beat(peer *p)
+{
+    P2c2r__Wire__PeerLoad load = P2C2R__WIRE__PEER_LOAD__INIT;
+    uint64_t ids[p->config.slots];
+    fill_load(p, &load, ids);
+    p2c2r_envelope env;
+    p2c2r__envelope_init(&env, P2C2R__WIRE__MSG_TYPE__HEARTBEAT);
+    env.instance = p->instance;
+    env.sender = p->sender;
+    env.load = &load;
+    p2c2r__envelope_send(p->sock, NULL, 0, &env, NULL, ZMQ_DONTWAIT);
 }
 
 static void send_hello(peer *p)
@@ -56,18 +109,54 @@ static void send_hello(peer *p)
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     info.cpu_cores = cores > 0 ? (uint32_t)cores : 1;
     info.runtime = "cpu";
+    P2c2r__Wire__PeerLoad load = P2C2R__WIRE__PEER_LOAD__INIT;
+    uint64_t ids[p->config.slots];
+    fill_load(p, &load, ids);
     p2c2r_envelope env;
     p2c2r__envelope_init(&env, P2C2R__WIRE__MSG_TYPE__PEER_HELLO);
+    env.instance = p->instance;
+    env.sender = p->sender;
     env.peer = &info;
+    env.load = &load;
+    p->hello_sent_us = p2c2r__now_us();
     int rc = p2c2r__envelope_send(p->sock, NULL, 0, &env, NULL, ZMQ_DONTWAIT);
     if (rc != P2C2R_OK)
-        log_warn("hello not sent: %s", p2c2r_strerror(rc));
+        log_limited(P2C2R_LOG_WARN, "hello not sent: %s", p2c2r_strerror(rc));
+}
+
+/* Say hello unless one went out within the backoff; each unanswered hello doubles it. */
+static void maybe_hello(peer *p, uint64_t now)
+{
+    if (p->hello_sent_us && now < p->hello_sent_us + p->hello_backoff_us)
+        return;
+    if (p->hello_sent_us) {
+        p->hello_backoff_us *= 2;
+        if (p->hello_backoff_us > HELLO_BACKOFF_MAX_US)
+            p->hello_backoff_us = HELLO_BACKOFF_MAX_US;
+    }
+    send_hello(p);
+}
+
+/* Every message from the coordinator carries its instance: a new one means the
+ * coordinator we knew is gone, with every task it gave us. */
+static void note_instance(peer *p, uint64_t instance)
+{
+    if (!instance || instance == p->instance)
+        return;
+    if (p->instance)
+        log_info("coordinator restarted (instance %016" PRIx64 " -> %016" PRIx64 ")%s", p->instance,
+                 instance, p->nbusy ? "; results for the old one will be dropped" : "");
+    p->instance = instance;
+    p->last_assigned = 0;
+    p->registered = false;
 }
 
 static void send_simple(peer *p, P2c2r__Wire__MsgType type)
 {
     p2c2r_envelope env;
     p2c2r__envelope_init(&env, type);
+    env.instance = p->instance;
+    env.sender = p->sender;
     p2c2r__envelope_send(p->sock, NULL, 0, &env, NULL, ZMQ_DONTWAIT);
 }
 
@@ -75,6 +164,8 @@ static void on_assign(peer *p, p2c2r_envelope_msg *msg)
 {
     uint64_t now = p2c2r__now_us();
     p2c2r_envelope *env = msg->env;
+    if (env->instance == p->instance && env->task_id > p->last_assigned)
+        p->last_assigned = env->task_id;
     size_t size = msg->has_payload ? zmq_msg_size(&msg->payload) : 0;
     const char *detail;
     int rc = p2c2r__task_validate(env, size, &detail);
@@ -84,23 +175,24 @@ static void on_assign(peer *p, p2c2r_envelope_msg *msg)
         detail = "this peer does not run that kind";
     }
     if (rc != P2C2R_OK) {
-        send_error(p, env->task_id, rc, detail);
+        send_error(p, env->instance, env->task_id, rc, detail);
         return;
     }
     uint32_t idle = 0;
-    while (idle < p->config.slots && p->busy[idle])
+    while (idle < p->config.slots && p->slots[idle].busy)
         idle++;
     if (idle == p->config.slots) {
-        log_warn("task %" PRIu64 " assigned beyond our %u slot(s)", env->task_id, p->config.slots);
-        send_error(p, env->task_id, P2C2R_E_BUSY, "peer has no free slot");
+        log_limited(P2C2R_LOG_WARN, "task %" PRIu64 " assigned beyond our %u slot(s)", env->task_id,
+                    p->config.slots);
+        send_error(p, env->instance, env->task_id, P2C2R_E_BUSY, "peer has no free slot");
         return;
     }
     peer_job *job = calloc(1, sizeof *job);
     if (!job) {
-        send_error(p, env->task_id, P2C2R_E_NOMEM, "peer out of memory");
+        send_error(p, env->instance, env->task_id, P2C2R_E_NOMEM, "peer out of memory");
         return;
     }
-    uint64_t task_id = env->task_id;
+    uint64_t task_id = env->task_id, instance = env->instance;
     job->env = env;
     msg->env = NULL;
     zmq_msg_init(&job->payload);
@@ -110,10 +202,10 @@ static void on_assign(peer *p, p2c2r_envelope_msg *msg)
     job->received_us = now;
     job->deadline_us = now + env->deadline_us;
     if (peer_worker_send(p->workers[idle], &job) != P2C2R_OK) {
-        send_error(p, task_id, P2C2R_E_INTERNAL, "worker unreachable");
+        send_error(p, instance, task_id, P2C2R_E_INTERNAL, "worker unreachable");
         return;
     }
-    p->busy[idle] = true;
+    p->slots[idle] = (peer_slot){.busy = true, .instance = instance, .task_id = task_id};
     p->nbusy++;
 }
 
@@ -126,49 +218,66 @@ static void on_coordinator(peer *p)
             log_warn("malformed message from the coordinator: %s", p2c2r_strerror(rc));
         goto done;
     }
+    note_instance(p, msg.env->instance);
     switch (msg.env->type) {
     case P2C2R__WIRE__MSG_TYPE__ASSIGN:
         on_assign(p, &msg);
         break;
     case P2C2R__WIRE__MSG_TYPE__HEARTBEAT:
+        /* The answer to our hello or heartbeat: we are registered with this instance. */
+        if (!p->registered)
+            log_info("registered with coordinator instance %016" PRIx64, p->instance);
+        p->registered = true;
+        p->hello_backoff_us = p->config.heartbeat_ms * 1000ull;
         break;
     case P2C2R__WIRE__MSG_TYPE__ERROR:
         if (msg.env->status == P2C2R_E_UNKNOWNPEER) {
-            /* The coordinator restarted or dropped us: register again. */
-            log_info("coordinator does not know us; registering again");
-            send_hello(p);
+            /* The coordinator restarted, or dropped us or our connection: register again,
+             * once per backoff however many messages it refuses meanwhile. */
+            if (p->registered)
+                log_info("coordinator does not know us; registering again");
+            p->registered = false;
+            maybe_hello(p, p2c2r__now_us());
         } else {
-            log_warn("coordinator error: %s (%s)", p2c2r_strerror(msg.env->status),
-                     msg.env->detail);
+            log_limited(P2C2R_LOG_WARN, "coordinator error: %s (%s)",
+                        p2c2r_strerror(msg.env->status), msg.env->detail);
         }
         break;
     default:
-        log_warn("unexpected %s from the coordinator", p2c2r__envelope_type_name(msg.env->type));
+        log_limited(P2C2R_LOG_WARN, "unexpected %s from the coordinator",
+                    p2c2r__envelope_type_name(msg.env->type));
     }
 done:
     p2c2r__envelope_msg_close(&msg);
 }
 
-/* Relay a worker's answer, frame by frame, to the coordinator; the worker is idle again. */
+/* Relay a worker's answer, frame by frame, to the coordinator; the worker is idle again.
+ * An answer for a coordinator instance that is gone is dropped: nobody there asked. */
 static void on_worker(peer *p, uint32_t w)
 {
     void *pipe = p->items[1 + w].socket;
     zmq_msg_t part;
     zmq_msg_init(&part);
-    bool sending = true;
+    bool sending = p->slots[w].instance == p->instance;
+    if (!sending)
+        log_limited(P2C2R_LOG_INFO,
+                    "result of task %" PRIu64 " dropped: it was for an earlier "
+                    "coordinator instance",
+                    p->slots[w].task_id);
     for (;;) {
         if (zmq_msg_recv(&part, pipe, 0) < 0)
             break;
         bool more = zmq_msg_more(&part);
         if (sending && zmq_msg_send(&part, p->sock, (more ? ZMQ_SNDMORE : 0) | ZMQ_DONTWAIT) < 0) {
-            log_error("answer dropped, coordinator not reachable: %s", zmq_strerror(errno));
+            log_limited(P2C2R_LOG_WARN, "answer dropped, coordinator not reachable: %s",
+                        zmq_strerror(errno));
             sending = false;
         }
         if (!more)
             break;
     }
     zmq_msg_close(&part);
-    p->busy[w] = false;
+    p->slots[w].busy = false;
     p->nbusy--;
     p->done++;
 }
@@ -176,6 +285,7 @@ static void on_worker(peer *p, uint32_t w)
 int peer_run(peer *p)
 {
     uint32_t n = 1 + p->config.slots;
+    p->hello_backoff_us = p->config.heartbeat_ms * 1000ull;
     send_hello(p);
     p->next_beat_us = p2c2r__now_us() + p->config.heartbeat_ms * 1000ull;
     while (!zsys_interrupted) {
@@ -195,7 +305,11 @@ int peer_run(peer *p)
                 on_coordinator(p);
         now = p2c2r__now_us();
         if (now >= p->next_beat_us) {
-            send_simple(p, P2C2R__WIRE__MSG_TYPE__HEARTBEAT);
+            /* Unregistered, a heartbeat would only be refused: say hello instead. */
+            if (p->registered)
+                send_beat(p);
+            else
+                maybe_hello(p, now);
             p->next_beat_us = now + p->config.heartbeat_ms * 1000ull;
         }
     }
@@ -211,11 +325,12 @@ peer *peer_new(const peer_config *config, int *err)
         goto fail;
     p->config = *config;
     snprintf(p->name, sizeof p->name, "%s", config->name);
+    p->sender = p2c2r__random_id();
     p->workers = calloc(config->slots, sizeof *p->workers);
-    p->busy = calloc(config->slots, sizeof *p->busy);
+    p->slots = calloc(config->slots, sizeof *p->slots);
     p->items = calloc(1 + config->slots, sizeof *p->items);
     p->dealer = zsock_new(ZMQ_DEALER);
-    if (!p->workers || !p->busy || !p->items || !p->dealer)
+    if (!p->workers || !p->slots || !p->items || !p->dealer)
         goto fail;
     for (uint32_t w = 0; w < config->slots; w++) {
         p->workers[w] = peer_worker_new();
@@ -253,7 +368,7 @@ void peer_destroy(peer **pp)
         zactor_destroy(&p->workers[w]);
     zsock_destroy(&p->dealer);
     free(p->workers);
-    free(p->busy);
+    free(p->slots);
     free(p->items);
     free(p);
     *pp = NULL;

@@ -65,6 +65,7 @@ static void run_job(void *pipe, void **states, const int *ready, peer_job *job)
     p2c2r_envelope env;
     p2c2r__envelope_init(&env, rc == P2C2R_OK ? P2C2R__WIRE__MSG_TYPE__RESULT
                                               : P2C2R__WIRE__MSG_TYPE__ERROR);
+    env.instance = job->env->instance; /* the coordinator that asked */
     env.task_id = job->env->task_id;
     env.status = rc;
     env.detail = (char *)(out.detail ? out.detail : "");

@@ -2,6 +2,7 @@
 #include "cluster.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -16,7 +17,7 @@
 #define STOP_TIMEOUT_MS  5000
 
 /* Every child this process started, for the exit and signal handlers. */
-static pid_t all_children[1 + CLUSTER_MAX_PEERS * 4];
+static pid_t all_children[256];
 static int nchildren;
 static int handlers_installed;
 
@@ -61,9 +62,10 @@ static long elapsed_ms(const struct timespec *since)
 }
 
 /* Start bin with args, read its stdout until a line starting with `ready` arrives (copied
- * into line). Returns the pid, or -1. */
-static pid_t spawn(const char *bin, const char *const *args, const char *ready, char *line,
-                   size_t line_size)
+ * into line). stderr goes to log (appended, at log level info) when log is not NULL.
+ * Returns the pid, or -1. */
+static pid_t spawn(const char *bin, const char *const *args, const char *ready, const char *log,
+                   char *line, size_t line_size)
 {
     install_handlers();
     if (!bin) {
@@ -84,6 +86,14 @@ static pid_t spawn(const char *bin, const char *const *args, const char *ready, 
         dup2(fds[1], STDOUT_FILENO);
         close(fds[0]);
         close(fds[1]);
+        if (log) {
+            int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+            if (fd >= 0) {
+                dup2(fd, STDERR_FILENO);
+                close(fd);
+            }
+            setenv("P2C2R_LOG", "info", 1);
+        }
         const char *argv[32];
         int n = 0;
         argv[n++] = bin;
@@ -95,8 +105,14 @@ static pid_t spawn(const char *bin, const char *const *args, const char *ready, 
         _exit(127);
     }
     close(fds[1]);
-    if (nchildren < (int)(sizeof all_children / sizeof all_children[0]))
-        all_children[nchildren++] = pid;
+    int slot = 0;
+    while (slot < nchildren && all_children[slot] > 0)
+        slot++; /* reuse the places of children already reaped */
+    if (slot < (int)(sizeof all_children / sizeof all_children[0])) {
+        all_children[slot] = pid;
+        if (slot == nchildren)
+            nchildren++;
+    }
 
     size_t used = 0;
     struct timespec start;
@@ -130,17 +146,20 @@ static pid_t spawn(const char *bin, const char *const *args, const char *ready, 
     return -1;
 }
 
-int cluster_start_coordinator(cluster *c, const char *const *extra_args)
+static int stop_one(pid_t *pid, int sig);
+
+/* Start the coordinator binding clients and peers with extra flags. */
+static int start_coordinator(cluster *c, const char *clients, const char *peers,
+                             const char *const *extra_args)
 {
-    memset(c, 0, sizeof *c);
-    const char *args[24] = {"--clients", "tcp://127.0.0.1:*", "--peers", "tcp://127.0.0.1:*"};
+    const char *args[24] = {"--clients", clients, "--peers", peers};
     int n = 4;
     for (int i = 0; extra_args && extra_args[i] && n < 23; i++)
         args[n++] = extra_args[i];
     args[n] = NULL;
     char line[1024];
-    c->coordinator =
-        spawn(getenv("P2C2R_COORDINATOR_BIN"), args, "p2c2r-coordinator ready", line, sizeof line);
+    c->coordinator = spawn(getenv("P2C2R_COORDINATOR_BIN"), args, "p2c2r-coordinator ready",
+                           c->coordinator_log, line, sizeof line);
     if (c->coordinator < 0) {
         c->coordinator = 0;
         return -1;
@@ -154,23 +173,76 @@ int cluster_start_coordinator(cluster *c, const char *const *extra_args)
     return 0;
 }
 
-int cluster_add_peer(cluster *c, const char *const *extra_args)
+int cluster_start_coordinator(cluster *c, const char *const *extra_args)
 {
-    if (c->npeers == CLUSTER_MAX_PEERS)
-        return -1;
+    const char *coordinator_log = c->coordinator_log, *peer_log = c->peer_log;
+    memset(c, 0, sizeof *c);
+    c->coordinator_log = coordinator_log;
+    c->peer_log = peer_log;
+    return start_coordinator(c, "tcp://127.0.0.1:*", "tcp://127.0.0.1:*", extra_args);
+}
+
+int cluster_restart_coordinator(cluster *c, int sig, const char *const *extra_args)
+{
+    (void)stop_one(&c->coordinator, sig); /* a crash ends badly by design */
+    char clients[256], peers[256];
+    snprintf(clients, sizeof clients, "%s", c->client_endpoint);
+    snprintf(peers, sizeof peers, "%s", c->peer_endpoint);
+    /* The old process's port may take a moment to be free to bind again. */
+    for (int attempt = 0; attempt < 20; attempt++) {
+        if (start_coordinator(c, clients, peers, extra_args) == 0)
+            return 0;
+        usleep(100000);
+    }
+    return -1;
+}
+
+/* Start bin as peer i, named after its index, with extra flags. */
+static int start_peer(cluster *c, int i, const char *bin, const char *ready,
+                      const char *const *extra_args)
+{
     char name[32];
-    snprintf(name, sizeof name, "test-peer-%d", c->npeers);
+    snprintf(name, sizeof name, "test-peer-%d", i);
     const char *args[24] = {"--coordinator", c->peer_endpoint, "--name", name};
     int n = 4;
-    for (int i = 0; extra_args && extra_args[i] && n < 23; i++)
-        args[n++] = extra_args[i];
+    for (int k = 0; extra_args && extra_args[k] && n < 23; k++) {
+        /* A --coordinator among the extra flags replaces the default one. */
+        if (strcmp(extra_args[k], "--coordinator") == 0 && extra_args[k + 1]) {
+            args[1] = extra_args[++k];
+            continue;
+        }
+        args[n++] = extra_args[k];
+    }
     args[n] = NULL;
     char line[1024];
-    pid_t pid = spawn(getenv("P2C2R_PEER_BIN"), args, "p2c2r-peer ready", line, sizeof line);
+    pid_t pid = spawn(bin, args, ready, c->peer_log, line, sizeof line);
     if (pid < 0)
         return -1;
-    c->peers[c->npeers] = pid;
+    c->peers[i] = pid;
+    return 0;
+}
+
+int cluster_add_peer(cluster *c, const char *const *extra_args)
+{
+    if (c->npeers == CLUSTER_MAX_PEERS ||
+        start_peer(c, c->npeers, getenv("P2C2R_PEER_BIN"), "p2c2r-peer ready", extra_args))
+        return -1;
     return c->npeers++;
+}
+
+int cluster_add_fake_peer(cluster *c, const char *const *extra_args)
+{
+    if (c->npeers == CLUSTER_MAX_PEERS ||
+        start_peer(c, c->npeers, getenv("P2C2R_FAKEPEER_BIN"), "p2c2r-fakepeer ready", extra_args))
+        return -1;
+    return c->npeers++;
+}
+
+int cluster_restart_peer(cluster *c, int i, const char *const *extra_args)
+{
+    if (i < 0 || i >= c->npeers || c->peers[i] > 0)
+        return -1;
+    return start_peer(c, i, getenv("P2C2R_PEER_BIN"), "p2c2r-peer ready", extra_args);
 }
 
 /* Signal a child and reap it; returns 0 when it exited with status 0. */

@@ -20,13 +20,25 @@ typedef struct cluster {
     int npeers;                     /* peers started so far */
     char client_endpoint[256];      /* where clients connect */
     char peer_endpoint[256];        /* where peers connect */
+    const char *coordinator_log;    /* when set before starting it: the coordinator's stderr
+                                       is appended to this file, at log level info */
+    const char *peer_log;           /* the same for peers started while it is set */
 } cluster;
 
 /* Start the coordinator with extra flags (NULL-terminated list, may be NULL) and wait for
- * its ready line. Returns 0, or -1 after printing why. */
+ * its ready line. Returns 0, or -1 after printing why. Clears *c first, except the log
+ * paths. */
 int cluster_start_coordinator(cluster *c, const char *const *extra_args);
-/* Start one peer with extra flags and wait for its ready line. Returns its index or -1. */
+/* Stop the coordinator with sig (SIGKILL for a crash) and start a new one on the same
+ * endpoints with extra flags, waiting for its ready line. Returns 0 or -1. */
+int cluster_restart_coordinator(cluster *c, int sig, const char *const *extra_args);
+/* Start one peer with extra flags and wait for its ready line. Returns its index or -1.
+ * The peer connects to peer_endpoint unless extra flags name another --coordinator. */
 int cluster_add_peer(cluster *c, const char *const *extra_args);
+/* The same with the test's misbehaving peer, p2c2r-fakepeer (P2C2R_FAKEPEER_BIN). */
+int cluster_add_fake_peer(cluster *c, const char *const *extra_args);
+/* Start peer i again (after cluster_kill_peer()) with extra flags. Returns 0 or -1. */
+int cluster_restart_peer(cluster *c, int i, const char *const *extra_args);
 /* Send a signal to peer i (SIGKILL to simulate a crash); the peer counts as gone. */
 void cluster_kill_peer(cluster *c, int i, int sig);
 /* Stop everything: SIGTERM, up to 5 s to exit, then SIGKILL. Safe to call twice.

@@ -1,0 +1,56 @@
+/* testwire: see testwire.h. */
+#include "testwire.h"
+
+#include <string.h>
+#include <zmq.h>
+
+void *testwire_dealer(void *ctx, const char *endpoint)
+{
+    void *sock = zmq_socket(ctx, ZMQ_DEALER);
+    int linger = 0;
+    int64_t max = P2C2R_PAYLOAD_MAX_BYTES + P2C2R_ENVELOPE_MAX_BYTES;
+    zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_setsockopt(sock, ZMQ_MAXMSGSIZE, &max, sizeof max);
+    if (zmq_connect(sock, endpoint) != 0) {
+        zmq_close(sock);
+        return NULL;
+    }
+    return sock;
+}
+
+int testwire_send(void *sock, p2c2r_envelope *env, const void *payload, size_t size)
+{
+    zmq_msg_t msg;
+    zmq_msg_init_size(&msg, size);
+    if (size)
+        memcpy(zmq_msg_data(&msg), payload, size);
+    int rc = p2c2r__envelope_send(sock, NULL, 0, env, payload ? &msg : NULL, 0);
+    zmq_msg_close(&msg);
+    return rc;
+}
+
+int testwire_recv(void *sock, int timeout_ms, p2c2r_envelope_msg *msg)
+{
+    zmq_pollitem_t item = {sock, 0, ZMQ_POLLIN, 0};
+    if (zmq_poll(&item, 1, timeout_ms) <= 0) {
+        p2c2r__envelope_recv(sock, false, ZMQ_DONTWAIT, msg); /* initialises msg */
+        return P2C2R_E_TIMEOUT;
+    }
+    return p2c2r__envelope_recv(sock, false, 0, msg);
+}
+
+int testwire_hello(void *sock, uint64_t sender, uint32_t slots)
+{
+    char *kinds[] = {"upscale", "noop"};
+    P2c2r__Wire__PeerInfo info = P2C2R__WIRE__PEER_INFO__INIT;
+    info.name = "wire-peer";
+    info.kinds = kinds;
+    info.n_kinds = 2;
+    info.slots = slots;
+    info.runtime = "cpu";
+    p2c2r_envelope env;
+    p2c2r__envelope_init(&env, P2C2R__WIRE__MSG_TYPE__PEER_HELLO);
+    env.sender = sender;
+    env.peer = &info;
+    return testwire_send(sock, &env, NULL, 0);
+}

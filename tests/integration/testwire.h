@@ -1,0 +1,22 @@
+/* testwire: talking the wire protocol by hand, for tests that play a client or a peer as
+ * one written from proto/p2c2r.proto alone would: no SDK, no peer agent, just envelopes
+ * on a DEALER socket. */
+#ifndef P2C2R_TESTWIRE_H
+#define P2C2R_TESTWIRE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/envelope.h"
+
+/* A DEALER connected to endpoint, with linger 0 and the project's size limit. */
+void *testwire_dealer(void *ctx, const char *endpoint);
+/* Send env and, when payload is not NULL, a payload frame of size bytes (copied). */
+int testwire_send(void *sock, p2c2r_envelope *env, const void *payload, size_t size);
+/* Wait up to timeout_ms for one message. P2C2R_OK, P2C2R_E_TIMEOUT or a decode error;
+ * close msg with p2c2r__envelope_msg_close() in every case. */
+int testwire_recv(void *sock, int timeout_ms, p2c2r_envelope_msg *msg);
+/* Say PEER_HELLO as a peer with this sender id and slots, running upscale and noop. */
+int testwire_hello(void *sock, uint64_t sender, uint32_t slots);
+
+#endif /* P2C2R_TESTWIRE_H */
