@@ -172,26 +172,41 @@ static bool better(const coord_peer *p, const coord_peer *best)
     return lp < lb || (lp == lb && p->last_assign < best->last_assign);
 }
 
+/* A peer that has answered well and has not failed since. */
+static bool proven(const coord_peer *p)
+{
+    return p->health.good > 0 && p->health.failures == 0;
+}
+
 coord_peer *coord_peers_pick(coord_peers *peers, int kind, const uint64_t *avoid, size_t navoid,
                              uint64_t now_us)
 {
-    coord_peer *best = NULL, *best_avoided = NULL;
-    bool other_usable = false;
+    coord_peer *best = NULL, *best_avoided = NULL, *best_proven = NULL;
+    bool other_usable = false, any_proven = false;
     for (coord_peer *p = zhashx_first(peers->by_route); p; p = zhashx_next(peers->by_route)) {
         if (!(p->kinds & (1u << kind)) || !coord_health_usable(&p->health, now_us))
             continue;
         bool avoid_p = avoided(p->serial, avoid, navoid);
-        if (!avoid_p)
+        if (!avoid_p) {
             other_usable = true;
+            any_proven |= proven(p);
+        }
         if (coord_peers_room(p, now_us) == 0)
             continue;
         if (avoid_p) {
             if (better(p, best_avoided))
                 best_avoided = p;
-        } else if (better(p, best)) {
-            best = p;
+            continue;
         }
+        if (better(p, best))
+            best = p;
+        if (proven(p) && better(p, best_proven))
+            best_proven = p;
     }
+    /* A task that already failed somewhere waits for a proven peer when there is one,
+     * rather than spend its attempts on peers nobody has seen work. */
+    if (navoid && any_proven)
+        return best_proven;
     return best ? best : other_usable ? NULL : best_avoided;
 }
 

@@ -76,7 +76,8 @@ uint32_t coord_peers_room(coord_peer *peer, uint64_t now_us);
 
 /* The peer to run a task of this kind now, or NULL. Peers whose serial is in avoid (the
  * ones that already failed the task) are taken only when no other usable peer runs the
- * kind at all; while one does, the task waits for it. */
+ * kind at all; while one does, the task waits for it. A task that failed before also
+ * waits for a proven peer (good answers, no failure since) when one runs the kind. */
 coord_peer *coord_peers_pick(coord_peers *peers, int kind, const uint64_t *avoid, size_t navoid,
                              uint64_t now_us);
 /* Whether a usable peer (breaker not open) runs this kind, other than those in avoid. */

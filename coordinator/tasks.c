@@ -603,9 +603,14 @@ static void on_input_error(coord_tasks *tasks, coord_task *task, coord_peer *pee
                            const char *detail)
 {
     coord_health_released(&peer->health);
+    if (task->input_error && peer->serial != task->input_error_peer) {
+        /* A second peer agrees: the input is at fault, and no peer is charged. */
+        task_end(tasks, task, status, detail, NULL, NULL, NULL);
+        return;
+    }
     remember_tried(task, peer->serial);
     uint64_t now = p2c2r__now_us();
-    if (!task->input_error && time_for_another(tasks, task, now) &&
+    if (time_for_another(tasks, task, now) &&
         coord_peers_other_capable(tasks->peers, task->kind, task->tried, task->ntried, now) &&
         queue_task(tasks, task) == P2C2R_OK) {
         /* One peer's word is not enough: a broken or hostile peer could fail every task

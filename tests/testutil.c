@@ -1,6 +1,7 @@
 /* testutil: see testutil.h. */
 #include "testutil.h"
 
+#include <glob.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,4 +114,20 @@ uint64_t testutil_rand(uint64_t *state)
     x ^= x << 17;
     *state = x;
     return x;
+}
+
+const char *testutil_wallpaper(const char *size, int index)
+{
+    static char path[4096];
+    char pattern[256];
+    snprintf(pattern, sizeof pattern, "/usr/share/wallpapers/*/contents/images/%s.jpg", size);
+    glob_t g;
+    if (glob(pattern, 0, NULL, &g) != 0 || g.gl_pathc == 0) {
+        fprintf(stderr, "no wallpaper matches %s (package plasma-workspace-wallpapers)\n", pattern);
+        globfree(&g);
+        return NULL;
+    }
+    snprintf(path, sizeof path, "%s", g.gl_pathv[(size_t)index % g.gl_pathc]);
+    globfree(&g);
+    return path;
 }

@@ -52,6 +52,11 @@ double testutil_psnr_plane(const p2c2r_plane *a, const p2c2r_plane *b);
  * independently of the kernels so tests have a reference that is obviously right. */
 void testutil_bilinear_reference(const p2c2r_plane *src, p2c2r_plane *dst);
 
+/* Path of a real photograph of the given size from Debian's plasma-workspace-wallpapers
+ * (a project dependency), e.g. testutil_wallpaper("1920x1080"); index picks among them.
+ * Returns a static buffer, or NULL (after printing why) when there is none. */
+const char *testutil_wallpaper(const char *size, int index);
+
 /* Deterministic xorshift PRNG so failures reproduce. */
 uint64_t testutil_rand(uint64_t *state);
 

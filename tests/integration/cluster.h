@@ -12,7 +12,7 @@
 
 #include <sys/types.h>
 
-#define CLUSTER_MAX_PEERS 8
+#define CLUSTER_MAX_PEERS 16
 
 typedef struct cluster {
     pid_t coordinator;              /* 0 when not running */

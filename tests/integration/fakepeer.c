@@ -10,9 +10,10 @@
  *   wrong   answers with results of the wrong shape, in turn: garbage bytes, no payload,
  *           an unknown codec, the input's own size, an unknown status code, an ERROR with
  *           status 0, a RESULT with an error status, a header that lies about the size
+ *           (--variant K keeps to the K-th of them, 0..7)
  * Its heartbeats carry no load report, as a peer written without one would send.
  *
- *   p2c2r-fakepeer --coordinator EP --mode MODE [--slots N] [--name NAME]
+ *   p2c2r-fakepeer --coordinator EP --mode MODE [--variant K] [--slots N] [--name NAME]
  *                  [--heartbeat-ms MS]
  * Prints "p2c2r-fakepeer ready" once connected; exits 0 on SIGTERM/SIGINT.
  */
@@ -50,6 +51,7 @@ typedef struct fake {
     uint64_t instance;   /* the coordinator's, last heard */
     uint64_t last_hello; /* when it last said hello */
     unsigned turn;       /* next wrong variant */
+    int variant;         /* the only wrong variant to use, or -1 for all in turn */
     p2c2r_jpeg *jpeg;    /* to read input headers */
 } fake;
 
@@ -113,7 +115,7 @@ static void answer_wrong(fake *f, const p2c2r_envelope_msg *msg)
     env.task_id = in->task_id;
     env.frame = &frame;
     static const char garbage[] = "\xff\xd8 this is not the picture you asked for";
-    switch (f->turn++ % WRONG_VARIANTS) {
+    switch (f->variant >= 0 ? (unsigned)f->variant : f->turn++ % WRONG_VARIANTS) {
     case 0: /* garbage bytes, described as the right JPEG */
         send_env(f, &env, garbage, sizeof garbage, true);
         break;
@@ -182,12 +184,16 @@ static void on_message(fake *f)
 int main(int argc, char **argv)
 {
     const char *endpoint = NULL, *mode = NULL;
-    fake f = {.name = "fake-peer", .slots = 64};
+    fake f = {.name = "fake-peer", .slots = 64, .variant = -1};
     uint32_t heartbeat_ms = 100;
     static const struct option options[] = {
-        {"coordinator", required_argument, NULL, 'c'},  {"mode", required_argument, NULL, 'm'},
-        {"slots", required_argument, NULL, 's'},        {"name", required_argument, NULL, 'n'},
-        {"heartbeat-ms", required_argument, NULL, 'b'}, {NULL, 0, NULL, 0},
+        {"coordinator", required_argument, NULL, 'c'},
+        {"mode", required_argument, NULL, 'm'},
+        {"slots", required_argument, NULL, 's'},
+        {"name", required_argument, NULL, 'n'},
+        {"heartbeat-ms", required_argument, NULL, 'b'},
+        {"variant", required_argument, NULL, 'v'},
+        {NULL, 0, NULL, 0},
     };
     int opt;
     while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
@@ -201,6 +207,8 @@ int main(int argc, char **argv)
             f.name = optarg;
         else if (opt == 'b')
             heartbeat_ms = (uint32_t)atoi(optarg);
+        else if (opt == 'v')
+            f.variant = atoi(optarg) % WRONG_VARIANTS;
         else
             return 2;
     }

@@ -1,0 +1,118 @@
+/* wrong_results_test: a result of the wrong shape never reaches a client as OK.
+ *
+ * The same frame is first upscaled by a cluster with one healthy peer: that output is the
+ * reference. Then eight fake peers join, each answering every task in one wrong way:
+ * garbage bytes described as the right JPEG, no payload, an unknown codec, the input's own
+ * size, an unknown status code, an ERROR saying all is well, a RESULT with an error status,
+ * a size claimed that the JPEG's header contradicts. Every frame must come back OK and
+ * byte for byte the reference: the coordinator checks each result against what the task
+ * asked for, and treats a wrong one as the peer's failure, to be retried elsewhere. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cluster.h"
+#include "p2c2r.h"
+#include "testutil.h"
+
+#define FRAMES   120
+#define WINDOW   16
+#define VARIANTS 8
+
+/* The figure after "admitted: ... ok, ... failed, ... retried attempt(s), ... shed," in
+ * the coordinator's last line: how many results it rejected. */
+static long rejected_in_log(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    char line[2048];
+    long n = -1;
+    while (fgets(line, sizeof line, f)) {
+        char *at = strstr(line, " result(s) rejected");
+        if (!at)
+            continue;
+        while (at > line && at[-1] >= '0' && at[-1] <= '9')
+            at--;
+        n = strtol(at, NULL, 10);
+    }
+    fclose(f);
+    return n;
+}
+
+int main(void)
+{
+    size_t size;
+    uint8_t *jpeg = testutil_read_file(testutil_data_path("path_444.jpg"), &size);
+    if (!jpeg)
+        return 1;
+    char log[] = "/tmp/p2c2r-wrong-XXXXXX";
+    int fd = mkstemp(log);
+    if (fd >= 0)
+        close(fd);
+    cluster cl = {.coordinator_log = log};
+    const char *const healthy[] = {"--slots", "2", NULL};
+    if (cluster_start_coordinator(&cl, NULL) || cluster_add_peer(&cl, healthy) < 0) {
+        cluster_stop(&cl);
+        return 1;
+    }
+    p2c2r_client_config config = {.coordinator = cl.client_endpoint, .max_in_flight = WINDOW};
+    p2c2r_client *client = p2c2r_client_new(&config, NULL);
+    CHECK(client != NULL);
+    p2c2r_upscale_desc desc = {.codec = P2C2R_CODEC_JPEG, .scale = 2, .deadline_ms = 20000};
+    uint64_t id;
+    p2c2r_result *ref = NULL;
+    if (client) {
+        CHECK_RC(p2c2r_submit_upscale(client, &desc, jpeg, size, &id), P2C2R_OK);
+        CHECK_RC(p2c2r_poll(client, 20000, &ref), P2C2R_OK);
+    }
+    CHECK(ref && p2c2r_result_status(ref) == P2C2R_OK);
+    size_t ref_size = 0;
+    const void *ref_data = ref ? p2c2r_result_data(ref, &ref_size) : NULL;
+
+    for (int v = 0; v < VARIANTS; v++) {
+        char variant[8];
+        snprintf(variant, sizeof variant, "%d", v);
+        const char *const wrong[] = {"--mode", "wrong", "--variant", variant, NULL};
+        CHECK(cluster_add_fake_peer(&cl, wrong) >= 0);
+    }
+    usleep(300000); /* let them all register */
+    int submitted = 0, ended = 0, ok = 0, identical = 0;
+    while (client && ref && ended < FRAMES) {
+        while (submitted < FRAMES && submitted - ended < WINDOW &&
+               p2c2r_submit_upscale(client, &desc, jpeg, size, &id) == P2C2R_OK)
+            submitted++;
+        p2c2r_result *r;
+        if (p2c2r_poll(client, 30000, &r) != P2C2R_OK) {
+            CHECK(!"a frame never ended");
+            break;
+        }
+        ended++;
+        if (p2c2r_result_status(r) == P2C2R_OK) {
+            ok++;
+            size_t n;
+            const void *data = p2c2r_result_data(r, &n);
+            identical += n == ref_size && memcmp(data, ref_data, n) == 0;
+        } else {
+            fprintf(stderr, "frame failed: %s: %s\n", p2c2r_errname(p2c2r_result_status(r)),
+                    p2c2r_result_detail(r));
+        }
+        p2c2r_result_free(&r);
+    }
+    printf("frames ok next to eight wrong peers: %d/%d, identical to the reference: %d\n", ok,
+           FRAMES, identical);
+    CHECK(ok == FRAMES);
+    CHECK(identical == ok);
+    p2c2r_result_free(&ref);
+    p2c2r_client_destroy(&client);
+    CHECK(cluster_stop(&cl) == 0);
+    long rejected = rejected_in_log(log);
+    printf("results the coordinator rejected: %ld\n", rejected);
+    /* Six of the eight kinds are RESULTs of the wrong shape; each fake peer got at least
+     * its first task before its breaker opened. */
+    CHECK(rejected >= 6);
+    unlink(log);
+    free(jpeg);
+    return testutil_finish("wrong_results_test");
+}
