@@ -94,6 +94,9 @@ static pid_t spawn(const char *bin, const char *const *args, const char *ready, 
             }
             setenv("P2C2R_LOG", "info", 1);
         }
+        /* Nothing else of the test's may live on in the child: an inherited socket would
+         * keep a connection open after the test closed or reset it. */
+        closefrom(STDERR_FILENO + 1);
         const char *argv[32];
         int n = 0;
         argv[n++] = bin;

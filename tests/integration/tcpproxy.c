@@ -53,10 +53,10 @@ static void close_link(relay_link *l, int reset)
 
 static void accept_one(tcpproxy *p)
 {
-    int in = accept(p->listen_fd, NULL, NULL);
+    int in = accept4(p->listen_fd, NULL, NULL, SOCK_CLOEXEC);
     if (in < 0)
         return;
-    int out = socket(AF_INET, SOCK_STREAM, 0);
+    int out = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons((uint16_t)p->target_port)};
     to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     relay_link *l = NULL;
@@ -156,14 +156,14 @@ tcpproxy *tcpproxy_start(int target_port)
     for (int k = 0; k < PROXY_MAX_LINKS; k++)
         p->links[k].fd[0] = p->links[k].fd[1] = -1;
     p->target_port = target_port;
-    p->listen_fd = socket(AF_INET, SOCK_STREAM, 0);
+    p->listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     struct sockaddr_in addr = {.sin_family = AF_INET};
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     socklen_t len = sizeof addr;
     if (p->listen_fd < 0 || bind(p->listen_fd, (struct sockaddr *)&addr, sizeof addr) != 0 ||
         listen(p->listen_fd, 64) != 0 ||
         getsockname(p->listen_fd, (struct sockaddr *)&addr, &len) != 0 ||
-        socketpair(AF_UNIX, SOCK_STREAM, 0, p->ctl) != 0) {
+        socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p->ctl) != 0) {
         if (p->listen_fd >= 0)
             close(p->listen_fd);
         free(p);
