@@ -191,6 +191,17 @@ int p2c2r__envelope_payload_wrap(zmq_msg_t *msg, void *data, size_t size, zmq_fr
     return P2C2R_OK;
 }
 
+void p2c2r__route_key(const void *route, size_t len, p2c2r_route_key key)
+{
+    static const char hex[] = "0123456789abcdef";
+    const uint8_t *r = route;
+    for (size_t i = 0; i < len; i++) {
+        key[2 * i] = hex[r[i] >> 4];
+        key[2 * i + 1] = hex[r[i] & 15];
+    }
+    key[2 * len] = '\0';
+}
+
 const char *p2c2r__envelope_type_name(int type)
 {
     switch (type) {

@@ -73,6 +73,10 @@ int p2c2r__envelope_send(void *sock, const void *route, size_t route_len, const 
 int p2c2r__envelope_payload_wrap(zmq_msg_t *msg, void *data, size_t size, zmq_free_fn *free_fn,
                                  void *hint);
 
+/* A routing id as a printable hash key: two hex digits per byte, NUL-terminated. */
+typedef char p2c2r_route_key[2 * P2C2R_ROUTE_MAX_BYTES + 1];
+void p2c2r__route_key(const void *route, size_t len, p2c2r_route_key key);
+
 /* Short name of a message type for logs ("SUBMIT"). */
 const char *p2c2r__envelope_type_name(int type);
 

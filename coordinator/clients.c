@@ -41,19 +41,6 @@ typedef struct sent_result {
     size_t size;          /* bytes counted */
 } sent_result;
 
-typedef char route_key_t[2 * P2C2R_ROUTE_MAX_BYTES + 1];
-
-static void route_key(const void *route, size_t len, route_key_t key)
-{
-    static const char hex[] = "0123456789abcdef";
-    const uint8_t *r = route;
-    for (size_t i = 0; i < len; i++) {
-        key[2 * i] = hex[r[i] >> 4];
-        key[2 * i + 1] = hex[r[i] & 15];
-    }
-    key[2 * len] = '\0';
-}
-
 static void account_unref(coord_account *account)
 {
     if (atomic_fetch_sub(&account->refs, 1) == 1)
@@ -103,8 +90,8 @@ static void forget(coord_clients *clients, coord_client *client)
     if (client->session) {
         zhashx_delete(clients->by_session, &client->session);
     } else {
-        route_key_t key;
-        route_key(client->route, client->route_len, key);
+        p2c2r_route_key key;
+        p2c2r__route_key(client->route, client->route_len, key);
         zhashx_delete(clients->by_route, key);
     }
     client_unref(client);
@@ -167,8 +154,8 @@ static coord_client *client_new(coord_clients *clients, const p2c2r_envelope_msg
     client->account = clients->account;
     atomic_init(&client->refs, 1);
     atomic_fetch_add(&clients->account->refs, 1);
-    route_key_t key;
-    route_key(msg->route, msg->route_len, key);
+    p2c2r_route_key key;
+    p2c2r__route_key(msg->route, msg->route_len, key);
     int rc = session ? zhashx_insert(clients->by_session, &client->session, client)
                      : zhashx_insert(clients->by_route, key, client);
     if (rc != 0) {
@@ -184,8 +171,8 @@ static coord_client *client_of(coord_clients *clients, const p2c2r_envelope_msg 
                                coord_client **came_back)
 {
     uint64_t session = msg->env ? msg->env->sender : 0;
-    route_key_t key;
-    route_key(msg->route, msg->route_len, key);
+    p2c2r_route_key key;
+    p2c2r__route_key(msg->route, msg->route_len, key);
     coord_client *client = session ? zhashx_lookup(clients->by_session, &session)
                                    : zhashx_lookup(clients->by_route, key);
     if (!client)

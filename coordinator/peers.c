@@ -15,19 +15,6 @@ struct coord_peers {
     uint64_t serials;     /* last serial handed out */
 };
 
-typedef char route_key_t[2 * P2C2R_ROUTE_MAX_BYTES + 1];
-
-static void route_key(const void *route, size_t len, route_key_t key)
-{
-    static const char hex[] = "0123456789abcdef";
-    const uint8_t *r = route;
-    for (size_t i = 0; i < len; i++) {
-        key[2 * i] = hex[r[i] >> 4];
-        key[2 * i + 1] = hex[r[i] & 15];
-    }
-    key[2 * len] = '\0';
-}
-
 static void peer_free(void **item)
 {
     coord_peer *peer = *item;
@@ -66,8 +53,8 @@ void coord_peers_destroy(coord_peers **peers)
 
 coord_peer *coord_peers_find(coord_peers *peers, const void *route, size_t route_len)
 {
-    route_key_t key;
-    route_key(route, route_len, key);
+    p2c2r_route_key key;
+    p2c2r__route_key(route, route_len, key);
     return zhashx_lookup(peers->by_route, key);
 }
 
@@ -94,8 +81,8 @@ coord_peer *coord_peers_add(coord_peers *peers, const void *route, size_t route_
     /* A sender id already in use belongs to another live record: this one goes without. */
     peer->sender = sender && !coord_peers_find_sender(peers, sender) ? sender : 0;
     coord_health_init(&peer->health);
-    route_key_t key;
-    route_key(route, route_len, key);
+    p2c2r_route_key key;
+    p2c2r__route_key(route, route_len, key);
     if (zhashx_insert(peers->by_serial, &peer->serial, peer) != 0) {
         free(peer);
         return NULL;
@@ -113,9 +100,9 @@ coord_peer *coord_peers_add(coord_peers *peers, const void *route, size_t route_
 
 int coord_peers_rekey(coord_peers *peers, coord_peer *peer, const void *route, size_t route_len)
 {
-    route_key_t old_key, new_key;
-    route_key(peer->route, peer->route_len, old_key);
-    route_key(route, route_len, new_key);
+    p2c2r_route_key old_key, new_key;
+    p2c2r__route_key(peer->route, peer->route_len, old_key);
+    p2c2r__route_key(route, route_len, new_key);
     /* Insert under the new key before the old one goes, so a failure changes nothing;
      * the record moves from one key to the other without its destructor running. */
     zhashx_set_destructor(peers->by_route, NULL);
@@ -133,8 +120,8 @@ void coord_peers_remove(coord_peers *peers, coord_peer **peer)
 {
     if (!*peer)
         return;
-    route_key_t key;
-    route_key((*peer)->route, (*peer)->route_len, key);
+    p2c2r_route_key key;
+    p2c2r__route_key((*peer)->route, (*peer)->route_len, key);
     zhashx_delete(peers->by_serial, &(*peer)->serial);
     if ((*peer)->sender)
         zhashx_delete(peers->by_sender, &(*peer)->sender);

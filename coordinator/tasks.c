@@ -17,6 +17,7 @@
 #include "common/idmap.h"
 #include "common/log.h"
 #include "common/task.h"
+#include "coordinator/admission.h"
 #include "coordinator/estimate.h"
 #include "coordinator/queue.h"
 #include "coordinator/timers.h"
@@ -84,12 +85,6 @@ typedef struct coord_task {
     task_answer answer;             /* once ended: what the client gets */
 } coord_task;
 
-/* Estimated work queued at one priority, for admission's view of what runs first. */
-typedef struct prio_work {
-    uint32_t priority; /* a priority with queued tasks that have an estimate */
-    uint64_t work_us;  /* sum of their estimated service times */
-} prio_work;
-
 struct coord_tasks {
     coord_tasks_config config;  /* limits */
     coord_clients *clients;     /* where answers go */
@@ -101,9 +96,7 @@ struct coord_tasks {
     coord_queue *queue;         /* tasks waiting for a peer */
     zhashx_t *running;          /* &task->attempt_id -> task, RUNNING tasks */
     zhashx_t *by_key;           /* &task->key -> task, for clients with a session */
-    prio_work *work;            /* queued work per priority, highest first */
-    size_t nwork;               /* entries in work */
-    uint64_t running_work_us;   /* estimated service time of the RUNNING tasks */
+    coord_admission *admission; /* estimated work queued and running, for admission */
     uint64_t next_attempt;      /* last attempt id handed out */
     uint64_t next_seq;          /* arrival counter for the queue order */
     coord_tasks_stats stats;    /* counters */
@@ -134,41 +127,6 @@ static int key_compare(const void *a, const void *b)
     return x->id < y->id ? -1 : x->id > y->id;
 }
 
-/* Queued work by priority: add (or remove, with a negative amount) a task's estimate. */
-static void work_count(coord_tasks *tasks, uint32_t priority, int64_t us)
-{
-    size_t i = 0;
-    while (i < tasks->nwork && tasks->work[i].priority > priority)
-        i++;
-    if (i < tasks->nwork && tasks->work[i].priority == priority) {
-        tasks->work[i].work_us += (uint64_t)us;
-        if (tasks->work[i].work_us == 0) {
-            memmove(&tasks->work[i], &tasks->work[i + 1],
-                    (tasks->nwork - i - 1) * sizeof *tasks->work);
-            tasks->nwork--;
-        }
-        return;
-    }
-    if (us <= 0)
-        return;
-    prio_work *grown = realloc(tasks->work, (tasks->nwork + 1) * sizeof *grown);
-    if (!grown)
-        return; /* the estimate is a guide; losing one entry only makes it optimistic */
-    tasks->work = grown;
-    memmove(&tasks->work[i + 1], &tasks->work[i], (tasks->nwork - i) * sizeof *tasks->work);
-    tasks->work[i] = (prio_work){priority, (uint64_t)us};
-    tasks->nwork++;
-}
-
-/* Estimated work queued that runs before a task of this priority. */
-static uint64_t work_ahead(const coord_tasks *tasks, uint32_t priority)
-{
-    uint64_t us = 0;
-    for (size_t i = 0; i < tasks->nwork && tasks->work[i].priority >= priority; i++)
-        us += tasks->work[i].work_us;
-    return us;
-}
-
 static uint64_t estimate_mean(const coord_tasks *tasks, uint64_t cls)
 {
     uint64_t mean, dev;
@@ -182,14 +140,36 @@ static int queue_task(coord_tasks *tasks, coord_task *task)
         return rc;
     task->state = TASK_QUEUED;
     task->work_us = estimate_mean(tasks, task->cls);
-    work_count(tasks, task->qitem.priority, (int64_t)task->work_us);
+    coord_admission_queued(tasks->admission, task->qitem.priority, (int64_t)task->work_us);
     return P2C2R_OK;
 }
 
 static void unqueue_task(coord_tasks *tasks, coord_task *task)
 {
     coord_queue_remove(tasks->queue, &task->qitem);
-    work_count(tasks, task->qitem.priority, -(int64_t)task->work_us);
+    coord_admission_queued(tasks->admission, task->qitem.priority, -(int64_t)task->work_us);
+}
+
+/* Task lists (a peer's running tasks, a client's parked answers) are doubly linked through
+ * prev/next, with the head in the peer or client record. */
+static void list_push(coord_task **head, coord_task *task)
+{
+    task->prev = NULL;
+    task->next = *head;
+    if (*head)
+        (*head)->prev = task;
+    *head = task;
+}
+
+static void list_unlink(coord_task **head, coord_task *task)
+{
+    if (task->prev)
+        task->prev->next = task->next;
+    else
+        *head = task->next;
+    if (task->next)
+        task->next->prev = task->prev;
+    task->prev = task->next = NULL;
 }
 
 /* Take a RUNNING task off its peer: out of the attempt map, the peer's list and its slot
@@ -199,16 +179,10 @@ static coord_peer *detach_running(coord_tasks *tasks, coord_task *task)
     coord_peer *peer = task->peer;
     zhashx_delete(tasks->running, &task->attempt_id);
     coord_timers_cancel(tasks->timers, &task->timer);
-    if (task->prev)
-        task->prev->next = task->next;
-    else
-        peer->tasks = task->next;
-    if (task->next)
-        task->next->prev = task->prev;
-    task->prev = task->next = NULL;
+    list_unlink(&peer->tasks, task);
     task->peer = NULL;
     peer->inflight--;
-    tasks->running_work_us -= task->work_us;
+    coord_admission_running(tasks->admission, -(int64_t)task->work_us);
     return peer;
 }
 
@@ -216,26 +190,16 @@ static void attach_running(coord_tasks *tasks, coord_task *task, coord_peer *pee
 {
     task->state = TASK_RUNNING;
     task->peer = peer;
-    task->prev = NULL;
-    task->next = peer->tasks;
-    if (peer->tasks)
-        peer->tasks->prev = task;
-    peer->tasks = task;
+    list_push(&peer->tasks, task);
     coord_peers_assigned(tasks->peers, peer);
-    tasks->running_work_us += task->work_us;
+    coord_admission_running(tasks->admission, (int64_t)task->work_us);
 }
 
 static void detach_parked(coord_tasks *tasks, coord_task *task)
 {
     coord_client *client = task->client;
     coord_timers_cancel(tasks->timers, &task->timer);
-    if (task->prev)
-        task->prev->next = task->next;
-    else
-        client->parked = task->next;
-    if (task->next)
-        task->next->prev = task->prev;
-    task->prev = task->next = NULL;
+    list_unlink(&client->parked, task);
     coord_clients_hold(tasks->clients, client, -(int64_t)zmq_msg_size(&task->answer.payload));
 }
 
@@ -328,11 +292,7 @@ static void deliver(coord_tasks *tasks, coord_task *task)
         coord_clients_budget(tasks->clients, task->client, bytes, &why) &&
         coord_timers_arm(tasks->timers, &task->timer, keep_until) == P2C2R_OK) {
         task->state = TASK_PARKED;
-        task->prev = NULL;
-        task->next = task->client->parked;
-        if (task->next)
-            task->next->prev = task;
-        task->client->parked = task;
+        list_push(&task->client->parked, task);
         coord_clients_hold(tasks->clients, task->client, (int64_t)bytes);
         return;
     }
@@ -488,28 +448,6 @@ void coord_tasks_dispatch(coord_tasks *tasks)
 
 /* ---- admission ---------------------------------------------------------------------- */
 
-/* Refuse a task that cannot finish by its deadline given the work queued ahead of it. */
-static bool admissible(const coord_tasks *tasks, const coord_task *task, uint64_t now, char *why,
-                       size_t why_size)
-{
-    uint64_t need = estimate_mean(tasks, task->cls);
-    if (!need)
-        return true; /* nothing known yet: nothing refused on a guess */
-    uint32_t capacity = coord_peers_capacity(tasks->peers, task->kind, now);
-    if (!capacity)
-        return true; /* no peer yet: it may come before the deadline */
-    /* Half the running work is left on average; queued work ahead runs first. */
-    uint64_t ahead = work_ahead(tasks, task->qitem.priority) + tasks->running_work_us / 2;
-    uint64_t start = now + ahead / capacity;
-    if (start + need <= task->qitem.deadline_us)
-        return true;
-    snprintf(why, why_size,
-             "not admitted: it would finish after its deadline (about %" PRIu64
-             " ms of work ahead on %u slot(s), %" PRIu64 " ms to run, %" PRIu64 " ms left)",
-             ahead / 1000u, capacity, need / 1000u, (task->qitem.deadline_us - now) / 1000u);
-    return false;
-}
-
 void coord_tasks_admit(coord_tasks *tasks, coord_client *client, p2c2r_envelope_msg *msg)
 {
     p2c2r_envelope *env = msg->env;
@@ -566,7 +504,10 @@ void coord_tasks_admit(coord_tasks *tasks, coord_client *client, p2c2r_envelope_
         task->keyed = zhashx_insert(tasks->by_key, &task->key, task) == 0;
 
     char why[200];
-    if (!admissible(tasks, task, now, why, sizeof why)) {
+    if (!coord_admission_check(tasks->admission, task->qitem.priority,
+                               estimate_mean(tasks, task->cls),
+                               coord_peers_capacity(tasks->peers, task->kind, now), now,
+                               task->qitem.deadline_us, why, sizeof why)) {
         tasks->stats.shed++;
         task_end(tasks, task, P2C2R_E_DEADLINE, why, NULL, NULL, NULL);
         return;
@@ -793,7 +734,7 @@ void coord_tasks_expire(coord_tasks *tasks, uint64_t now_us)
     coord_qitem *item;
     while ((item = coord_queue_pop_expired(tasks->queue, now_us))) {
         coord_task *task = TASK_OF_QITEM(item);
-        work_count(tasks, task->qitem.priority, -(int64_t)task->work_us);
+        coord_admission_queued(tasks->admission, task->qitem.priority, -(int64_t)task->work_us);
         task_end(tasks, task, P2C2R_E_DEADLINE, "deadline passed while queued", NULL, NULL, NULL);
     }
     coord_timer *timer;
@@ -855,8 +796,9 @@ coord_tasks *coord_tasks_new(const coord_tasks_config *config, coord_clients *cl
     tasks->verify = coord_verify_new();
     tasks->estimates = coord_estimates_new();
     tasks->timers = coord_timers_new();
+    tasks->admission = coord_admission_new();
     if (!tasks->queue || !tasks->running || !tasks->by_key || !tasks->verify || !tasks->estimates ||
-        !tasks->timers) {
+        !tasks->timers || !tasks->admission) {
         coord_tasks_destroy(&tasks);
         return NULL;
     }
@@ -885,7 +827,7 @@ void coord_tasks_destroy(coord_tasks **tasks)
     coord_verify_destroy(&t->verify);
     coord_estimates_destroy(&t->estimates);
     coord_timers_destroy(&t->timers);
-    free(t->work);
+    coord_admission_destroy(&t->admission);
     free(t);
     *tasks = NULL;
 }
