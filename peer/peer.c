@@ -13,6 +13,7 @@
 #include "common/log.h"
 #include "common/task.h"
 #include "peer/kind.h"
+#include "peer/resources.h"
 #include "peer/worker.h"
 
 /* How long goodbye and final results may take to leave when the peer stops. */
@@ -29,7 +30,11 @@ struct peer {
     zmq_pollitem_t *items; /* dealer, then each worker's pipe */
     uint64_t next_beat_us; /* when to send the next heartbeat */
     uint64_t done;         /* tasks answered */
+    peer_resources res;    /* thread pool and filter tables shared by the workers */
 };
+
+/* Most filter-table names a hello lists. */
+#define HELLO_MAX_RESIDENT 32
 
 static void send_error(peer *p, uint64_t task_id, int status, const char *detail)
 {
@@ -56,6 +61,14 @@ static void send_hello(peer *p)
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     info.cpu_cores = cores > 0 ? (uint32_t)cores : 1;
     info.runtime = "cpu";
+    info.simd = (char *)p2c2r__upscale_simd_name(p->res.simd);
+    char names[HELLO_MAX_RESIDENT][P2C2R_UPSCALE_NAME_MAX];
+    char *resident[HELLO_MAX_RESIDENT];
+    size_t held = peer_resources_resident(&p->res, names, HELLO_MAX_RESIDENT);
+    info.n_resident = held < HELLO_MAX_RESIDENT ? held : HELLO_MAX_RESIDENT;
+    for (size_t i = 0; i < info.n_resident; i++)
+        resident[i] = names[i];
+    info.resident = resident;
     p2c2r_envelope env;
     p2c2r__envelope_init(&env, P2C2R__WIRE__MSG_TYPE__PEER_HELLO);
     env.peer = &info;
@@ -217,8 +230,12 @@ peer *peer_new(const peer_config *config, int *err)
     p->dealer = zsock_new(ZMQ_DEALER);
     if (!p->workers || !p->busy || !p->items || !p->dealer)
         goto fail;
+    rc = peer_resources_init(&p->res, config->threads);
+    if (rc != P2C2R_OK)
+        goto fail;
+    rc = P2C2R_E_NOMEM;
     for (uint32_t w = 0; w < config->slots; w++) {
-        p->workers[w] = peer_worker_new();
+        p->workers[w] = peer_worker_new(&p->res);
         if (!p->workers[w])
             goto fail;
         p->items[1 + w] =
@@ -252,6 +269,7 @@ void peer_destroy(peer **pp)
     for (uint32_t w = 0; p->workers && w < p->config.slots; w++)
         zactor_destroy(&p->workers[w]);
     zsock_destroy(&p->dealer);
+    peer_resources_fini(&p->res);
     free(p->workers);
     free(p->busy);
     free(p->items);
