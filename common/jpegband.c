@@ -17,6 +17,8 @@
 
 #include <jpeglib.h>
 
+#include "common/clock.h"
+
 /* Largest MCU: 2 x 2 luma blocks (4:2:0). */
 #define JB_MAX_MCU_ROWS 16
 
@@ -76,14 +78,14 @@ typedef struct jb_band {
     unsigned char *buf; /* its own little JPEG, from libjpeg (malloc'd) */
     unsigned long len;  /* bytes at buf */
     int rc;             /* P2C2R_OK or why it failed */
+    uint64_t encode_us; /* time spent encoding it */
 } jb_band;
 
 typedef struct jb_job {
-    const p2c2r_image *img;       /* the image */
-    int quality;                  /* 1..100 */
-    p2c2r_jpegband_fill_fn *fill; /* or NULL */
-    void *arg;                    /* for fill */
-    jb_band *bands;               /* one per piece */
+    const p2c2r_image *img;      /* the image */
+    int quality;                 /* 1..100 */
+    p2c2r_jpegband_hooks *hooks; /* or NULL */
+    jb_band *bands;              /* one per piece */
 } jb_job;
 
 /* Replicate the last sample of rows [r0, r1) of p into the padding up to `to` columns. */
@@ -170,9 +172,12 @@ static void jb_run(void *arg, uint32_t k)
 {
     jb_job *job = arg;
     jb_band *b = &job->bands[k];
-    b->rc = job->fill ? job->fill(job->arg, b->y0, b->y1) : P2C2R_OK;
+    const p2c2r_jpegband_hooks *h = job->hooks;
+    b->rc = h && h->fill ? h->fill(h->arg, b->y0, b->y1) : P2C2R_OK;
+    uint64_t t0 = p2c2r__now_us();
     if (b->rc == P2C2R_OK)
         b->rc = jb_encode_band(job->img, job->quality, b);
+    b->encode_us = p2c2r__now_us() - t0;
 }
 
 /* Offsets in a libjpeg stream of the SOF0 segment's height field and of the first byte of
@@ -216,7 +221,7 @@ static void jb_append_scan(uint8_t *out, size_t *pos, const unsigned char *scan,
 }
 
 int p2c2r__jpegband_encode(const p2c2r_image *img, int quality, p2c2r_pool *pool, uint32_t bands,
-                           p2c2r_jpegband_fill_fn *fill, void *arg, uint8_t **out, size_t *size)
+                           p2c2r_jpegband_hooks *hooks, uint8_t **out, size_t *size)
 {
     assert(img && img->buffer && out && size);
     *out = NULL;
@@ -231,15 +236,24 @@ int p2c2r__jpegband_encode(const p2c2r_image *img, int quality, p2c2r_pool *pool
         bands = 1;
     if (bands > mcu_rows)
         bands = mcu_rows;
-    jb_job job = {img, quality, fill, arg, calloc(bands, sizeof(jb_band))};
-    if (!job.bands)
+    jb_job job = {img, quality, hooks, calloc(bands, sizeof(jb_band))};
+    if (!job.bands) {
+        if (hooks && hooks->first)
+            hooks->first(hooks->first_arg); /* it may be what ends someone's wait */
         return P2C2R_E_NOMEM;
+    }
     for (uint32_t k = 0; k < bands; k++) {
         job.bands[k].y0 = (uint32_t)((uint64_t)mcu_rows * k / bands) * mcu;
         uint32_t end = (uint32_t)((uint64_t)mcu_rows * (k + 1) / bands) * mcu;
         job.bands[k].y1 = end < img->height ? end : img->height;
     }
-    p2c2r__pool_run(pool, jb_run, &job, bands);
+    p2c2r__pool_run_after(pool, hooks ? hooks->first : NULL, hooks ? hooks->first_arg : NULL,
+                          jb_run, &job, bands);
+    if (hooks) {
+        hooks->encode_us = 0;
+        for (uint32_t k = 0; k < bands; k++)
+            hooks->encode_us += job.bands[k].encode_us;
+    }
 
     int rc = P2C2R_OK;
     size_t total = 0, height_at = 0, scan_at[bands];

@@ -29,6 +29,17 @@
  * which fails the encode. Called from any of the pool's threads, for distinct rows. */
 typedef int p2c2r_jpegband_fill_fn(void *arg, uint32_t y0, uint32_t y1);
 
+/* Optional hooks of an encode. */
+typedef struct p2c2r_jpegband_hooks {
+    p2c2r_jpegband_fill_fn *fill; /* run for each band's rows before it is encoded, or NULL */
+    void *arg;                    /* for fill */
+    /* run on the calling thread while the pool's helpers start on the bands (see
+     * p2c2r__pool_run_after()), or NULL: e.g. decoding the source the bands wait for */
+    void (*first)(void *first_arg);
+    void *first_arg;    /* for first */
+    uint64_t encode_us; /* out: microseconds spent encoding, summed over the bands */
+} p2c2r_jpegband_hooks;
+
 /* Whether p2c2r__jpegband_encode() takes this format: the YUV formats and GRAY8. */
 int p2c2r__jpegband_supports(p2c2r_pixel_format format);
 
@@ -36,13 +47,13 @@ int p2c2r__jpegband_supports(p2c2r_pixel_format format);
 uint32_t p2c2r__jpegband_rows(p2c2r_pixel_format format);
 
 /* Encode img at quality 1..100 as `bands` bands (at least 1; fewer when the image has
- * fewer MCU rows) run on the pool (NULL: this thread). For each band, fill (unless NULL)
- * is called first with the band's rows. img must come from p2c2r__image_alloc(): the
+ * fewer MCU rows) run on the pool (NULL: this thread), with optional hooks (may be NULL).
+ * img must come from p2c2r__image_alloc(): the
  * encoder replicates edge samples into the row and plane padding it allocates, writing
  * only outside the visible image. *out is malloc'd: free() it. P2C2R_E_UNSUPPORTED for
  * RGB24, P2C2R_E_INVAL for a bad quality, P2C2R_E_CODEC if libjpeg fails, P2C2R_E_NOMEM,
  * or fill's error. */
 int p2c2r__jpegband_encode(const p2c2r_image *img, int quality, p2c2r_pool *pool, uint32_t bands,
-                           p2c2r_jpegband_fill_fn *fill, void *arg, uint8_t **out, size_t *size);
+                           p2c2r_jpegband_hooks *hooks, uint8_t **out, size_t *size);
 
 #endif /* P2C2R_JPEGBAND_H */

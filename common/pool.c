@@ -125,9 +125,12 @@ uint32_t p2c2r__pool_threads(const p2c2r_pool *pool)
     return pool ? pool->threads : 1;
 }
 
-void p2c2r__pool_run(p2c2r_pool *pool, p2c2r_pool_fn *fn, void *arg, uint32_t count)
+void p2c2r__pool_run_after(p2c2r_pool *pool, void (*first)(void *first_arg), void *first_arg,
+                           p2c2r_pool_fn *fn, void *arg, uint32_t count)
 {
-    if (!pool || pool->threads == 1 || count <= 1) {
+    if (!pool || pool->threads == 1 || count == 0) {
+        if (first)
+            first(first_arg);
         for (uint32_t i = 0; i < count; i++)
             fn(arg, i);
         return;
@@ -139,6 +142,11 @@ void p2c2r__pool_run(p2c2r_pool *pool, p2c2r_pool_fn *fn, void *arg, uint32_t co
         tail = &(*tail)->link;
     *tail = &b;
     pthread_cond_broadcast(&pool->work);
+    if (first) {
+        pthread_mutex_unlock(&pool->lock);
+        first(first_arg);
+        pthread_mutex_lock(&pool->lock);
+    }
     while (b.next < b.count)
         pool_run_piece(pool, &b, b.next++);
     while (b.finished < b.count)
@@ -147,4 +155,14 @@ void p2c2r__pool_run(p2c2r_pool *pool, p2c2r_pool_fn *fn, void *arg, uint32_t co
         ;
     *tail = b.link;
     pthread_mutex_unlock(&pool->lock);
+}
+
+void p2c2r__pool_run(p2c2r_pool *pool, p2c2r_pool_fn *fn, void *arg, uint32_t count)
+{
+    if (!pool || pool->threads == 1 || count <= 1) {
+        for (uint32_t i = 0; i < count; i++)
+            fn(arg, i);
+        return;
+    }
+    p2c2r__pool_run_after(pool, NULL, NULL, fn, arg, count);
 }

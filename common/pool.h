@@ -40,4 +40,12 @@ uint32_t p2c2r__pool_threads(const p2c2r_pool *pool);
  * number of threads may run batches on one pool at once. fn must not run a batch itself. */
 void p2c2r__pool_run(p2c2r_pool *pool, p2c2r_pool_fn *fn, void *arg, uint32_t count);
 
+/* As p2c2r__pool_run(), but the calling thread first runs first(first_arg) while the
+ * helpers already start on the pieces, and takes pieces once it returns. For work whose
+ * pieces wait on what `first` produces (rows of a frame being decoded): the helpers
+ * overlap with it, and with no helpers `first` simply runs before the pieces, so a piece
+ * that waits for it never waits forever. */
+void p2c2r__pool_run_after(p2c2r_pool *pool, void (*first)(void *first_arg), void *first_arg,
+                           p2c2r_pool_fn *fn, void *arg, uint32_t count);
+
 #endif /* P2C2R_POOL_H */

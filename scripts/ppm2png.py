@@ -10,19 +10,18 @@ import zlib
 
 def main():
     data = sys.stdin.buffer.read()
-    fields, pos = [], 0
-    while len(fields) < 4:  # magic, width, height, maxval
-        while data[pos:pos + 1].isspace():
-            pos += 1
-        end = pos
-        while not data[end:end + 1].isspace():
-            end += 1
-        fields.append(data[pos:end])
-        pos = end
+    fields = data.split(maxsplit=4)[:4]  # magic, width, height, maxval
+    if len(fields) < 4:
+        sys.exit("not a PPM")
+    pos = 0
+    for f in fields:  # the pixels start one whitespace byte after maxval
+        pos = data.index(f, pos) + len(f)
     pos += 1
     if fields[0] != b"P6" or fields[3] != b"255":
         sys.exit("not an 8-bit binary PPM")
     w, h = int(fields[1]), int(fields[2])
+    if len(data) < pos + 3 * w * h:
+        sys.exit("PPM is truncated")
     rows = b"".join(b"\0" + data[pos + y * 3 * w:pos + (y + 1) * 3 * w] for y in range(h))
 
     def chunk(kind, body):

@@ -1,4 +1,6 @@
-/* jpegband_test: a JPEG encoded in bands is the same file whatever the number of bands and
+/* jpegband_test: the band encoder (jpegband) and the row decoder (jpegrows).
+ *
+ * A JPEG encoded in bands is the same file whatever the number of bands and
  * threads, decodes with TurboJPEG to the same size and format, and is as close to the
  * source as TurboJPEG's own single-pass encode at the same quality (within 0.1 dB: the
  * DC predictor resets at the restart markers cost nothing in quality). Odd sizes, every
@@ -7,6 +9,7 @@
 #include <string.h>
 
 #include "common/jpegband.h"
+#include "common/jpegrows.h"
 #include "testutil.h"
 
 static void fill_image(p2c2r_image *img)
@@ -53,11 +56,11 @@ static void encode_case(p2c2r_pixel_format fmt, uint32_t w, uint32_t h, p2c2r_po
     CHECK_RC(p2c2r__image_alloc(&img, fmt, w, h), P2C2R_OK);
     CHECK_RC(p2c2r__image_alloc(&lazy, fmt, w, h), P2C2R_OK);
     fill_image(&img);
-    CHECK_RC(p2c2r__jpegband_encode(&img, 85, NULL, 1, NULL, NULL, &one, &one_size), P2C2R_OK);
-    CHECK_RC(p2c2r__jpegband_encode(&img, 85, pool, 7, NULL, NULL, &many, &many_size), P2C2R_OK);
+    CHECK_RC(p2c2r__jpegband_encode(&img, 85, NULL, 1, NULL, &one, &one_size), P2C2R_OK);
+    CHECK_RC(p2c2r__jpegband_encode(&img, 85, pool, 7, NULL, &many, &many_size), P2C2R_OK);
     copy_arg c = {&img, &lazy, 0};
-    CHECK_RC(p2c2r__jpegband_encode(&lazy, 85, pool, 5, copy_rows, &c, &filled, &filled_size),
-             P2C2R_OK);
+    p2c2r_jpegband_hooks hooks = {.fill = copy_rows, .arg = &c};
+    CHECK_RC(p2c2r__jpegband_encode(&lazy, 85, pool, 5, &hooks, &filled, &filled_size), P2C2R_OK);
     CHECK(c.rows_seen == h);
     CHECK(one_size == many_size && one && many && memcmp(one, many, one_size) == 0);
     CHECK(one_size == filled_size && filled && memcmp(one, filled, one_size) == 0);
@@ -84,6 +87,61 @@ static void encode_case(p2c2r_pixel_format fmt, uint32_t w, uint32_t h, p2c2r_po
     p2c2r__image_free(&tjback);
 }
 
+/* The row decoder gives TurboJPEG's planes exactly, announces every row, and fails a
+ * truncated stream without leaving a waiter hanging. */
+static void decode_case(const uint8_t *jpg, size_t size, p2c2r_jpeg *tj)
+{
+    p2c2r_image want = {0}, got = {0};
+    uint32_t w, h;
+    p2c2r_pixel_format fmt;
+    CHECK_RC(p2c2r__jpeg_header(tj, jpg, size, &w, &h, &fmt), P2C2R_OK);
+    CHECK_RC(p2c2r__jpeg_decode(tj, jpg, size, &want), P2C2R_OK);
+    CHECK(p2c2r__jpegrows_supports(fmt));
+    CHECK_RC(p2c2r__image_alloc(&got, fmt, w, h), P2C2R_OK);
+    p2c2r_rows rows;
+    p2c2r__rows_init(&rows);
+    CHECK_RC(p2c2r__jpegrows_decode(jpg, size, &got, &rows), P2C2R_OK);
+    CHECK_RC(p2c2r__rows_wait(&rows, h), P2C2R_OK);
+    for (uint32_t i = 0; i < got.nplanes && want.buffer; i++) {
+        const p2c2r_plane *a = &got.plane[i], *b = &want.plane[i];
+        for (uint32_t y = 0; y < a->height; y++)
+            CHECK(memcmp(a->data + (size_t)y * a->stride, b->data + (size_t)y * b->stride,
+                         a->width) == 0);
+    }
+    p2c2r__rows_fini(&rows);
+    p2c2r__rows_init(&rows);
+    CHECK_RC(p2c2r__jpegrows_decode(jpg, size * 2 / 3, &got, &rows), P2C2R_E_BADINPUT);
+    CHECK_RC(p2c2r__rows_wait(&rows, h), P2C2R_E_BADINPUT);
+    p2c2r__rows_fini(&rows);
+    p2c2r__image_free(&want);
+    p2c2r__image_free(&got);
+}
+
+static void test_decode(p2c2r_pool *pool, p2c2r_jpeg *tj)
+{
+    static const char *const files[] = {"bythewater_420.jpg", "cups_422_progressive.jpg",
+                                        "path_444.jpg", "fallenleaf_gray.jpg"};
+    for (size_t i = 0; i < 4; i++) {
+        size_t size;
+        uint8_t *jpg = testutil_read_file(testutil_data_path(files[i]), &size);
+        CHECK(jpg != NULL);
+        if (jpg)
+            decode_case(jpg, size, tj);
+        free(jpg);
+    }
+    /* Our own output, with its restart markers, decodes too. */
+    p2c2r_image img = {0};
+    uint8_t *out = NULL;
+    size_t size = 0;
+    CHECK_RC(p2c2r__image_alloc(&img, P2C2R_PIX_YUV420P, 333, 250), P2C2R_OK);
+    fill_image(&img);
+    CHECK_RC(p2c2r__jpegband_encode(&img, 90, pool, 4, NULL, &out, &size), P2C2R_OK);
+    if (out)
+        decode_case(out, size, tj);
+    free(out);
+    p2c2r__image_free(&img);
+}
+
 int main(void)
 {
     p2c2r_pool *pool = p2c2r__pool_new(3);
@@ -94,14 +152,13 @@ int main(void)
     for (size_t f = 0; f < 4; f++)
         for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
             encode_case(fmts[f], sizes[i][0], sizes[i][1], pool, tj);
+    test_decode(pool, tj);
     p2c2r_image rgb = {0};
     uint8_t *out = NULL;
     size_t size = 0;
     CHECK_RC(p2c2r__image_alloc(&rgb, P2C2R_PIX_RGB24, 8, 8), P2C2R_OK);
-    CHECK_RC(p2c2r__jpegband_encode(&rgb, 85, pool, 2, NULL, NULL, &out, &size),
-             P2C2R_E_UNSUPPORTED);
-    CHECK_RC(p2c2r__jpegband_encode(&rgb, 0, pool, 2, NULL, NULL, &out, &size),
-             P2C2R_E_UNSUPPORTED);
+    CHECK_RC(p2c2r__jpegband_encode(&rgb, 85, pool, 2, NULL, &out, &size), P2C2R_E_UNSUPPORTED);
+    CHECK_RC(p2c2r__jpegband_encode(&rgb, 0, pool, 2, NULL, &out, &size), P2C2R_E_UNSUPPORTED);
     p2c2r__image_free(&rgb);
     p2c2r__jpeg_destroy(&tj);
     p2c2r__pool_destroy(&pool);
