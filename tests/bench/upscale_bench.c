@@ -12,8 +12,8 @@
  *    the median of REPS runs per picture, ours and libswscale's interleaved run by run so
  *    that both see the same machine load; the ratio is ours / libswscale's.
  * 2. The peer's path in this process: the upscale kind's run_cpu() (peer/kind_upscale.c)
- *    on a JPEG q85 frame, output JPEG q85, with 1 and 2 threads per frame, printing the
- *    decode / compute / encode split the peer itself measures.
+ *    on a JPEG q85 frame, output JPEG q85, with 1 and 2 threads per frame (alternating run
+ *    by run), printing the decode / compute / encode split the peer itself measures.
  *
  * Figures are printed, never asserted. Exits 77 (skip) when libswscale was not found at
  * build time (after printing our own figures) or no wallpaper is installed.
@@ -225,18 +225,21 @@ static void kernels(const bench_size *bs, p2c2r_jpeg *jpeg, figures fig[NMODES])
     }
 }
 
-/* The peer's upscale kind on one JPEG, median of reps runs: total and its split. */
+/* The peer's upscale kind on one JPEG with 1 and with 2 threads per frame, the two run by
+ * run alternately so that both see the same machine load: medians of reps runs of the
+ * total and of the kind's own split, ms[threads - 1][total, decode, compute, encode]. */
 static void peer_path(const uint8_t *jpeg, size_t size, uint32_t w, uint32_t h, p2c2r_mode mode,
-                      uint32_t threads, int reps, double ms[4])
+                      int reps, double ms[2][4])
 {
-    peer_resources res;
-    void *state = NULL;
-    if (peer_resources_init(&res, threads) != P2C2R_OK ||
-        peer_kind_upscale.init(&state, &res) != P2C2R_OK) {
-        fprintf(stderr, "cannot start the upscale kind\n");
-        peer_resources_fini(&res);
-        return;
-    }
+    peer_resources res[2];
+    void *state[2] = {NULL, NULL};
+    memset(res, 0, sizeof res);
+    for (int k = 0; k < 2; k++)
+        if (peer_resources_init(&res[k], (uint32_t)k + 1) != P2C2R_OK ||
+            peer_kind_upscale.init(&state[k], &res[k]) != P2C2R_OK) {
+            fprintf(stderr, "cannot start the upscale kind\n");
+            goto done;
+        }
     P2c2r__Wire__Envelope env = P2C2R__WIRE__ENVELOPE__INIT;
     P2c2r__Wire__Frame frame = P2C2R__WIRE__FRAME__INIT;
     P2c2r__Wire__UpscaleParams up = P2C2R__WIRE__UPSCALE_PARAMS__INIT;
@@ -251,24 +254,30 @@ static void peer_path(const uint8_t *jpeg, size_t size, uint32_t w, uint32_t h, 
     env.frame = &frame;
     env.upscale = &up;
     peer_task_in in = {.env = &env, .payload = jpeg, .payload_size = size};
-    uint64_t t[4][64];
-    for (int r = 0; r < reps; r++) {
-        peer_task_out out = {.frame = P2C2R__WIRE__FRAME__INIT};
-        uint64_t t0 = p2c2r__now_us();
-        int rc = peer_kind_upscale.run_cpu(state, &in, &out);
-        t[0][r] = p2c2r__now_us() - t0;
-        t[1][r] = out.decode_us;
-        t[2][r] = out.compute_us;
-        t[3][r] = out.encode_us;
-        if (rc != P2C2R_OK)
-            fprintf(stderr, "upscale failed: %s (%s)\n", p2c2r_errname(rc), out.detail);
-        if (out.data)
-            out.free_fn(out.data, NULL);
+    uint64_t t[2][4][64];
+    for (int r = 0; r < reps; r++)
+        for (int k = 0; k < 2; k++) {
+            peer_task_out out = {.frame = P2C2R__WIRE__FRAME__INIT};
+            uint64_t t0 = p2c2r__now_us();
+            int rc = peer_kind_upscale.run_cpu(state[k], &in, &out);
+            t[k][0][r] = p2c2r__now_us() - t0;
+            t[k][1][r] = out.decode_us;
+            t[k][2][r] = out.compute_us;
+            t[k][3][r] = out.encode_us;
+            if (rc != P2C2R_OK)
+                fprintf(stderr, "upscale failed: %s (%s)\n", p2c2r_errname(rc), out.detail);
+            if (out.data)
+                out.free_fn(out.data, NULL);
+        }
+    for (int k = 0; k < 2; k++)
+        for (int i = 0; i < 4; i++)
+            ms[k][i] = median(t[k][i], reps) / 1000.0;
+done:
+    for (int k = 0; k < 2; k++) {
+        if (state[k])
+            peer_kind_upscale.fini(&state[k]);
+        peer_resources_fini(&res[k]);
     }
-    for (int k = 0; k < 4; k++)
-        ms[k] = median(t[k], reps) / 1000.0;
-    peer_kind_upscale.fini(&state);
-    peer_resources_fini(&res);
 }
 
 int main(void)
@@ -302,7 +311,8 @@ int main(void)
     }
 
     printf("\n2. peer path in-process (peer_kind_upscale.run_cpu): JPEG q85 in and out, 2x,\n"
-           "   median of runs; the peer's own split\n");
+           "   1 and 2 threads per frame run alternately, medians; the peer's own split\n"
+           "   (with 2 threads compute and encode are summed over both threads)\n");
     printf("%-24s %-8s %7s %9s %9s %10s %9s %8s\n", "case", "mode", "threads", "total_ms",
            "decode_ms", "compute_ms", "encode_ms", "vs_1thr");
     for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
@@ -316,10 +326,10 @@ int main(void)
             continue;
         }
         for (size_t m = 0; m < NMODES; m++) {
-            double one[4] = {0}, two[4] = {0};
-            int reps = modes[m].mode == P2C2R_MODE_QUALITY ? 3 : sizes[s].reps;
-            peer_path(in, in_size, src.width, src.height, modes[m].mode, 1, reps, one);
-            peer_path(in, in_size, src.width, src.height, modes[m].mode, 2, reps, two);
+            double ms[2][4] = {{0}};
+            int reps = modes[m].mode == P2C2R_MODE_QUALITY ? 3 : 2 * sizes[s].reps + 1;
+            peer_path(in, in_size, src.width, src.height, modes[m].mode, reps, ms);
+            const double *one = ms[0], *two = ms[1];
             printf("%-24s %-8s %7d %9.2f %9.2f %10.2f %9.2f %8s\n", sizes[s].name, modes[m].name, 1,
                    one[0], one[1], one[2], one[3], "1.00");
             printf("%-24s %-8s %7d %9.2f %9.2f %10.2f %9.2f %8.2f\n", sizes[s].name, modes[m].name,
