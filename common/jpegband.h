@@ -9,8 +9,8 @@
  * stretch of the whole image's scan. Each band is encoded that way on any thread; the
  * result is the first band's headers (with the full height) followed by every band's
  * scan data, with the restart markers numbered in sequence. The bytes therefore do not
- * depend on the number of bands or threads, which upscale tests check. A restart per MCU
- * row costs about 2-3 bytes per row (under 0.5% of a 1080p frame).
+ * depend on the number of bands or threads, which jpegband_test checks. A restart per MCU
+ * row made wallpapers at q85 0.01-0.12% bigger than TurboJPEG's single-pass output.
  *
  * Before encoding a band the encoder calls an optional fill function for its rows, so the
  * caller can compute the band (run the upscaler) right before it is encoded, while the

@@ -1,9 +1,10 @@
 /* upscale_bench: the CPU upscale kernels against libswscale, and the peer's whole
  * JPEG -> upscale -> JPEG path, on real pictures.
  *
- * Pictures: photographs from Debian's plasma-workspace-wallpapers. An original (a 1920x1080
- * wallpaper, or a 3840x2160 crop of a 5120x2880 one) is made 4:2:0, shrunk 2x by averaging
- * 2x2 blocks, and upscaled 2x back; Y-PSNR is measured against the original.
+ * Pictures: photographs from Debian's plasma-workspace-wallpapers. An original (the middle
+ * 1920x1080 of a wallpaper's "1920x1080.jpg", which holds a 2560x1600 picture, or the
+ * middle 3840x2160 of a 5120x2880 one) is made 4:2:0, shrunk 2x by averaging 2x2 blocks,
+ * and upscaled 2x back; Y-PSNR is measured against the original.
  *
  * 1. Kernels, one thread, yuv420p 960x540 -> 1920x1080 and 1920x1080 -> 3840x2160:
  *    bilinear, bicubic, lanczos against libswscale's SWS_BILINEAR, SWS_BICUBIC and

@@ -1,4 +1,4 @@
-/* upscale_crop: the picture in the README's CPU kernels section. A 1920x1080 wallpaper is
+/* upscale_crop: the picture in the README's CPU kernels section. A 4:2:0 JPEG wallpaper is
  * shrunk 2x (2x2 averages), upscaled 2x back in lanczos and quality modes, and a crop of
  * each is written side by side with the original's as a binary PPM on stdout:
  *   original | lanczos | quality
