@@ -13,6 +13,7 @@
 #include <zmq.h>
 
 #include "common/envelope.h"
+#include "peer/resources.h"
 
 /* What a kind gets: the ASSIGN envelope and its payload. */
 typedef struct peer_task_in {
@@ -36,8 +37,9 @@ typedef struct peer_task_out {
 } peer_task_out;
 
 typedef struct peer_kind_ops {
-    const char *name;          /* wire name, as in common/task.h */
-    int (*init)(void **state); /* per worker thread; NULL if stateless */
+    const char *name; /* wire name, as in common/task.h */
+    /* per worker thread; NULL if stateless. res outlives the state. */
+    int (*init)(void **state, const peer_resources *res);
     int (*run_cpu)(void *state, const peer_task_in *in, peer_task_out *out);
     int (*run_gpu)(void *state, const peer_task_in *in, peer_task_out *out); /* or NULL */
     void (*fini)(void **state); /* undoes init; NULL if stateless */

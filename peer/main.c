@@ -9,6 +9,7 @@
 #include "common/log.h"
 #include "common/task.h"
 #include "p2c2r_error.h"
+#include "common/upscale/upscale.h"
 #include "peer/peer.h"
 
 #define PROGRAM "p2c2r-peer"
@@ -20,13 +21,17 @@ static void usage(FILE *out)
         "Usage: p2c2r-peer [OPTIONS]\n"
         "Run a P2C2R peer: register with a coordinator and run the tasks it assigns.\n\n"
         "  --coordinator ENDPOINT  coordinator's peers endpoint (default tcp://127.0.0.1:7701)\n"
-        "  --slots N               tasks at once, one worker thread each, 1..256\n"
+        "  --slots N               tasks (frames) at once, one worker thread each, 1..256\n"
         "                          (default: one per online CPU core)\n"
+        "  --threads N             threads one frame's resampling and encoding are shared\n"
+        "                          between, shared by all slots (default: online cores)\n"
         "  --name NAME             name in the coordinator's logs (default host-pid)\n"
         "  --heartbeat-ms MS       heartbeat period (default 250)\n"
         "  --log-level LEVEL       error, warn, info or debug (default info)\n"
         "  -h, --help              show this help\n\n"
-        "Runs on the CPU, with the kinds: upscale (mode fast), noop.\n"
+        "Runs on the CPU, with the kinds: upscale (modes fast, bicubic, lanczos, quality;\n"
+        "scales 1-8), noop. The kernels use AVX2 where the CPU has it; P2C2R_SIMD=scalar\n"
+        "in the environment forces the portable path.\n"
         "Prints 'p2c2r-peer ready' on stdout once its workers are up; stops on SIGINT\n"
         "or SIGTERM after finishing the tasks it holds.\n");
 }
@@ -44,12 +49,14 @@ int main(int argc, char **argv)
         .slots = cores <= 0                     ? 1
                  : cores > P2C2R_PEER_MAX_SLOTS ? P2C2R_PEER_MAX_SLOTS
                                                 : (uint32_t)cores,
+        .threads = cores > 0 ? (uint32_t)(cores < 256 ? cores : 256) : 1,
         .heartbeat_ms = 250,
     };
     int level = P2C2R_LOG_INFO;
     static const struct option options[] = {
         {"coordinator", required_argument, NULL, 'c'},
         {"slots", required_argument, NULL, 's'},
+        {"threads", required_argument, NULL, 't'},
         {"name", required_argument, NULL, 'n'},
         {"heartbeat-ms", required_argument, NULL, 'b'},
         {"log-level", required_argument, NULL, 'l'},
@@ -65,6 +72,10 @@ int main(int argc, char **argv)
         case 's':
             if (p2c2r__cliopt_u32(PROGRAM, "--slots", optarg, 1, P2C2R_PEER_MAX_SLOTS,
                                   &config.slots))
+                return 2;
+            break;
+        case 't':
+            if (p2c2r__cliopt_u32(PROGRAM, "--threads", optarg, 1, 256, &config.threads))
                 return 2;
             break;
         case 'n':
@@ -101,7 +112,8 @@ int main(int argc, char **argv)
         log_error("cannot start: %s", p2c2r_strerror(err));
         return 1;
     }
-    printf("p2c2r-peer ready name=%s slots=%u coordinator=%s\n", config.name, config.slots,
+    printf("p2c2r-peer ready name=%s slots=%u threads=%u simd=%s coordinator=%s\n", config.name,
+           config.slots, config.threads, p2c2r__upscale_simd_name(p2c2r__upscale_simd()),
            config.coordinator);
     fflush(stdout);
     int rc = peer_run(p);

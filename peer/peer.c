@@ -14,6 +14,7 @@
 #include "common/random.h"
 #include "common/task.h"
 #include "peer/kind.h"
+#include "peer/resources.h"
 #include "peer/worker.h"
 
 /* How long goodbye and final results may take to leave when the peer stops. */
@@ -46,7 +47,12 @@ struct peer {
     uint64_t hello_sent_us;    /* when the last PEER_HELLO went out */
     uint64_t hello_backoff_us; /* wait before another hello while unregistered */
     uint64_t done;             /* tasks answered */
+    peer_resources res;        /* thread pool and filter tables shared by the workers */
 };
+
+/* Most filter-table names a hello lists: with a full load report they must still fit in
+ * one envelope (P2C2R_ENVELOPE_MAX_BYTES). */
+#define HELLO_MAX_RESIDENT 16
 
 static void send_error(peer *p, uint64_t instance, uint64_t task_id, int status, const char *detail)
 {
@@ -112,6 +118,14 @@ static void send_hello(peer *p)
     P2c2r__Wire__PeerLoad load = P2C2R__WIRE__PEER_LOAD__INIT;
     uint64_t ids[p->config.slots];
     fill_load(p, &load, ids);
+    info.simd = (char *)p2c2r__upscale_simd_name(p->res.simd);
+    char names[HELLO_MAX_RESIDENT][P2C2R_UPSCALE_NAME_MAX];
+    char *resident[HELLO_MAX_RESIDENT];
+    size_t held = peer_resources_resident(&p->res, names, HELLO_MAX_RESIDENT);
+    info.n_resident = held < HELLO_MAX_RESIDENT ? held : HELLO_MAX_RESIDENT;
+    for (size_t i = 0; i < info.n_resident; i++)
+        resident[i] = names[i];
+    info.resident = resident;
     p2c2r_envelope env;
     p2c2r__envelope_init(&env, P2C2R__WIRE__MSG_TYPE__PEER_HELLO);
     env.instance = p->instance;
@@ -120,6 +134,11 @@ static void send_hello(peer *p)
     env.load = &load;
     p->hello_sent_us = p2c2r__now_us();
     int rc = p2c2r__envelope_send(p->sock, NULL, 0, &env, NULL, ZMQ_DONTWAIT);
+    if (rc == P2C2R_E_TOOBIG) {
+        /* Registering matters more than listing what is resident. */
+        info.n_resident = 0;
+        rc = p2c2r__envelope_send(p->sock, NULL, 0, &env, NULL, ZMQ_DONTWAIT);
+    }
     if (rc != P2C2R_OK)
         log_limited(P2C2R_LOG_WARN, "hello not sent: %s", p2c2r_strerror(rc));
 }
@@ -332,8 +351,12 @@ peer *peer_new(const peer_config *config, int *err)
     p->dealer = zsock_new(ZMQ_DEALER);
     if (!p->workers || !p->slots || !p->items || !p->dealer)
         goto fail;
+    rc = peer_resources_init(&p->res, config->threads);
+    if (rc != P2C2R_OK)
+        goto fail;
+    rc = P2C2R_E_NOMEM;
     for (uint32_t w = 0; w < config->slots; w++) {
-        p->workers[w] = peer_worker_new();
+        p->workers[w] = peer_worker_new(&p->res);
         if (!p->workers[w])
             goto fail;
         p->items[1 + w] =
@@ -367,6 +390,7 @@ void peer_destroy(peer **pp)
     for (uint32_t w = 0; p->workers && w < p->config.slots; w++)
         zactor_destroy(&p->workers[w]);
     zsock_destroy(&p->dealer);
+    peer_resources_fini(&p->res);
     free(p->workers);
     free(p->slots);
     free(p->items);

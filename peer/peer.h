@@ -16,6 +16,7 @@ typedef struct peer_config {
     const char *coordinator; /* coordinator's peers endpoint */
     const char *name;        /* name shown in the coordinator's logs */
     uint32_t slots;          /* worker threads = tasks at once */
+    uint32_t threads;        /* threads one task's work is shared between (1..256) */
     uint32_t heartbeat_ms;   /* heartbeat period */
 } peer_config;
 

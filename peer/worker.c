@@ -101,12 +101,12 @@ static void run_job(void *pipe, void **states, const int *ready, peer_job *job)
 
 static void worker_actor(zsock_t *pipe_sock, void *args)
 {
-    (void)args;
+    const peer_resources *res = args;
     void *states[peer_kinds_count];
     int ready[peer_kinds_count];
     for (size_t i = 0; i < peer_kinds_count; i++) {
         states[i] = NULL;
-        ready[i] = !peer_kinds[i]->init || peer_kinds[i]->init(&states[i]) == P2C2R_OK;
+        ready[i] = !peer_kinds[i]->init || peer_kinds[i]->init(&states[i], res) == P2C2R_OK;
         if (!ready[i])
             log_error("kind %s failed to initialise", peer_kinds[i]->name);
     }
@@ -132,7 +132,7 @@ static void worker_actor(zsock_t *pipe_sock, void *args)
             peer_kinds[i]->fini(&states[i]);
 }
 
-zactor_t *peer_worker_new(void)
+zactor_t *peer_worker_new(const peer_resources *res)
 {
-    return zactor_new(worker_actor, NULL);
+    return zactor_new(worker_actor, (void *)res);
 }

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "common/envelope.h"
+#include "peer/resources.h"
 
 typedef struct peer_job {
     p2c2r_envelope *env;  /* the ASSIGN, owned by the job */
@@ -22,8 +23,9 @@ typedef struct peer_job {
     uint64_t deadline_us; /* absolute deadline (peer clock) */
 } peer_job;
 
-/* Start a worker thread; returns once it is ready, or NULL. */
-zactor_t *peer_worker_new(void);
+/* Start a worker thread that shares res (which must outlive it) with the other workers;
+ * returns once it is ready, or NULL. */
+zactor_t *peer_worker_new(const peer_resources *res);
 
 /* Hand a job to an idle worker. Takes ownership: *job is NULL afterwards, also on failure
  * (when the job is freed). Returns P2C2R_OK or P2C2R_E_IO. */

@@ -48,7 +48,7 @@ const char *testutil_data_path(const char *name);
 double testutil_psnr_plane(const p2c2r_plane *a, const p2c2r_plane *b);
 
 /* Double-precision bilinear resampling of src into dst with the convention of
- * peer/resize.h (pixel centres aligned, edges clamped), rounded to nearest. Written
+ * common/upscale/upscale.h (pixel centres aligned, edges clamped), rounded to nearest. Written
  * independently of the kernels so tests have a reference that is obviously right. */
 void testutil_bilinear_reference(const p2c2r_plane *src, p2c2r_plane *dst);
 

@@ -1,7 +1,8 @@
 /* decode_fuzz: every decoder that sees bytes from the network, fed mutated inputs.
  *
- * Seeds are real messages (an encoded Envelope, the test JPEGs, a zstd frame); each
- * iteration flips, inserts, deletes or overwrites a few bytes, or truncates, and the
+ * The JPEG decoders are TurboJPEG's (p2c2r__jpeg_decode) and the peer's row decoder
+ * (p2c2r__jpegrows_decode). Seeds are real messages (an encoded Envelope, the test JPEGs, a zstd
+ * frame); each iteration flips, inserts, deletes or overwrites a few bytes, or truncates, and the
  * decoder must return either success with a consistent result or one of its documented
  * errors. Crashes, hangs and out-of-bounds accesses are the failures this finds; run
  * under the sanitizer build they are caught at the faulting access. Iterations are fixed
@@ -12,6 +13,7 @@
 #include "common/envelope.h"
 #include "common/task.h"
 #include "common/image.h"
+#include "common/jpegrows.h"
 #include "common/zstd.h"
 #include "testutil.h"
 
@@ -125,6 +127,18 @@ static void fuzz_jpeg(int iters)
                 CHECK(hrc == P2C2R_OK && img.width == w && img.height == h);
             }
             p2c2r__image_free(&img);
+            /* The peer's row decoder takes any stream whose header passed, as the peer
+             * does: it must fail cleanly and always end its waiters' wait. */
+            if (hrc == P2C2R_OK && p2c2r__jpegrows_supports(fmt) &&
+                p2c2r__image_alloc(&img, fmt, w, h) == P2C2R_OK) {
+                p2c2r_rows rows;
+                p2c2r__rows_init(&rows);
+                int rrc = p2c2r__jpegrows_decode(buf, n, &img, &rows);
+                CHECK(rrc == P2C2R_OK || rrc == P2C2R_E_BADINPUT || rrc == P2C2R_E_NOMEM);
+                CHECK(p2c2r__rows_wait(&rows, h) == rrc);
+                p2c2r__rows_fini(&rows);
+                p2c2r__image_free(&img);
+            }
         }
         free(buf);
         free(src);
