@@ -4,7 +4,7 @@
  *   original | lanczos | quality
  * Usage: upscale_crop WALLPAPER.jpg X Y W H > out.ppm   (crop in output pixels; X = -1
  * picks the W x H block with the most luma edge energy, and prints where on stderr)
- * scripts/ppm2png.py turns the PPM into the committed PNG. */
+ * pnmtopng (Debian's netpbm) turns the PPM into the committed PNG. */
 #include <stdio.h>
 #include <stdlib.h>
 
