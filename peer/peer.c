@@ -6,6 +6,7 @@
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "common/clock.h"
@@ -22,6 +23,10 @@
 /* Re-registration backs off from one heartbeat period up to this, so a coordinator that
  * keeps saying "unknown peer" gets one hello per period at first and fewer after. */
 #define HELLO_BACKOFF_MAX_US (2000ull * 1000u)
+
+/* Most filter-table names a hello lists: with a full load report they must still fit in
+ * one envelope (P2C2R_ENVELOPE_MAX_BYTES). */
+#define HELLO_MAX_RESIDENT 16
 
 /* What one worker is doing. */
 typedef struct peer_slot {
@@ -48,11 +53,9 @@ struct peer {
     uint64_t hello_backoff_us; /* wait before another hello while unregistered */
     uint64_t done;             /* tasks answered */
     peer_resources res;        /* thread pool and filter tables shared by the workers */
+    char told_names[HELLO_MAX_RESIDENT][P2C2R_UPSCALE_NAME_MAX]; /* tables last reported */
+    size_t told_resident;                                        /* entries in told_names */
 };
-
-/* Most filter-table names a hello lists: with a full load report they must still fit in
- * one envelope (P2C2R_ENVELOPE_MAX_BYTES). */
-#define HELLO_MAX_RESIDENT 16
 
 static void send_error(peer *p, uint64_t instance, uint64_t task_id, int status, const char *detail)
 {
@@ -89,6 +92,57 @@ static void fill_load(const peer *p, P2c2r__Wire__PeerLoad *load, uint64_t *ids)
     load->foreign_busy = foreign;
 }
 
+/* What a hello or a heartbeat says of the peer: everything PeerInfo holds, with the
+ * filter tables resident now sorted by name (the cache lists them most recently used
+ * first, an order that changes with every frame and says nothing to the coordinator). */
+typedef struct peer_report {
+    P2c2r__Wire__PeerInfo info;                             /* points into the fields below */
+    char *kinds[8];                                         /* kind names */
+    char names[HELLO_MAX_RESIDENT][P2C2R_UPSCALE_NAME_MAX]; /* resident tables */
+    char *resident[HELLO_MAX_RESIDENT];                     /* pointers into names */
+} peer_report;
+
+static int compare_names(const void *a, const void *b)
+{
+    return strcmp(a, b);
+}
+
+static void fill_report(const peer *p, peer_report *r)
+{
+    static const P2c2r__Wire__PeerInfo empty = P2C2R__WIRE__PEER_INFO__INIT;
+    r->info = empty;
+    size_t nkinds = peer_kinds_count < 8 ? peer_kinds_count : 8;
+    for (size_t i = 0; i < nkinds; i++)
+        r->kinds[i] = (char *)peer_kinds[i]->name;
+    r->info.name = (char *)p->name;
+    r->info.kinds = r->kinds;
+    r->info.n_kinds = nkinds;
+    r->info.slots = p->config.slots;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    r->info.cpu_cores = cores > 0 ? (uint32_t)cores : 1;
+    r->info.runtime = "cpu";
+    r->info.simd = (char *)p2c2r__upscale_simd_name(p->res.simd);
+    size_t held = peer_resources_resident(&p->res, r->names, HELLO_MAX_RESIDENT);
+    r->info.n_resident = held < HELLO_MAX_RESIDENT ? held : HELLO_MAX_RESIDENT;
+    qsort(r->names, r->info.n_resident, sizeof r->names[0], compare_names);
+    for (size_t i = 0; i < r->info.n_resident; i++)
+        r->resident[i] = r->names[i];
+    r->info.resident = r->resident;
+}
+
+/* Whether the resident tables differ from what the coordinator was last told; remembers
+ * them as told when they do. */
+static bool resident_changed(peer *p, const peer_report *r)
+{
+    size_t n = r->info.n_resident;
+    if (n == p->told_resident && !memcmp(p->told_names, r->names, n * sizeof r->names[0]))
+        return false;
+    memcpy(p->told_names, r->names, n * sizeof r->names[0]);
+    p->told_resident = n;
+    return true;
+}
+
+/* A heartbeat: what the peer runs, and its PeerInfo when the resident tables changed. */
 static void send_beat(peer *p)
 {
     P2c2r__Wire__PeerLoad load = P2C2R__WIRE__PEER_LOAD__INIT;
@@ -99,44 +153,32 @@ static void send_beat(peer *p)
     env.instance = p->instance;
     env.sender = p->sender;
     env.load = &load;
+    peer_report report;
+    fill_report(p, &report);
+    if (resident_changed(p, &report))
+        env.peer = &report.info;
     p2c2r__envelope_send(p->sock, NULL, 0, &env, NULL, ZMQ_DONTWAIT);
 }
 
 static void send_hello(peer *p)
 {
-    P2c2r__Wire__PeerInfo info = P2C2R__WIRE__PEER_INFO__INIT;
-    char *kinds[peer_kinds_count];
-    for (size_t i = 0; i < peer_kinds_count; i++)
-        kinds[i] = (char *)peer_kinds[i]->name;
-    info.name = p->name;
-    info.kinds = kinds;
-    info.n_kinds = peer_kinds_count;
-    info.slots = p->config.slots;
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    info.cpu_cores = cores > 0 ? (uint32_t)cores : 1;
-    info.runtime = "cpu";
+    peer_report report;
+    fill_report(p, &report);
+    resident_changed(p, &report);
     P2c2r__Wire__PeerLoad load = P2C2R__WIRE__PEER_LOAD__INIT;
     uint64_t ids[p->config.slots];
     fill_load(p, &load, ids);
-    info.simd = (char *)p2c2r__upscale_simd_name(p->res.simd);
-    char names[HELLO_MAX_RESIDENT][P2C2R_UPSCALE_NAME_MAX];
-    char *resident[HELLO_MAX_RESIDENT];
-    size_t held = peer_resources_resident(&p->res, names, HELLO_MAX_RESIDENT);
-    info.n_resident = held < HELLO_MAX_RESIDENT ? held : HELLO_MAX_RESIDENT;
-    for (size_t i = 0; i < info.n_resident; i++)
-        resident[i] = names[i];
-    info.resident = resident;
     p2c2r_envelope env;
     p2c2r__envelope_init(&env, P2C2R__WIRE__MSG_TYPE__PEER_HELLO);
     env.instance = p->instance;
     env.sender = p->sender;
-    env.peer = &info;
+    env.peer = &report.info;
     env.load = &load;
     p->hello_sent_us = p2c2r__now_us();
     int rc = p2c2r__envelope_send(p->sock, NULL, 0, &env, NULL, ZMQ_DONTWAIT);
     if (rc == P2C2R_E_TOOBIG) {
         /* Registering matters more than listing what is resident. */
-        info.n_resident = 0;
+        report.info.n_resident = 0;
         rc = p2c2r__envelope_send(p->sock, NULL, 0, &env, NULL, ZMQ_DONTWAIT);
     }
     if (rc != P2C2R_OK)
