@@ -31,8 +31,10 @@
 /* An answer waits for an absent client until its deadline plus this: the SDK gives up on
  * a task at its deadline plus its grace (250 ms by default). */
 #define PARK_GRACE_US          (250ull * 1000u)
-/* Learnt attempt timeouts never go below this, whatever the estimates say. */
-#define ATTEMPT_TIMEOUT_MIN_US (20ull * 1000u)
+/* Learnt attempt timeouts never go below this, whatever the estimates say: a peer busy
+ * for a moment (other processes on its cores) is not a silent one, and a frame's own
+ * deadline bounds the wait anyway. */
+#define ATTEMPT_TIMEOUT_MIN_US (250ull * 1000u)
 /* Peers that failed a task and are avoided when it is retried. */
 #define TASK_MAX_TRIED         8
 /* Load reports list at most this many running tasks (COORD_PEER_MAX_SLOTS). */

@@ -181,6 +181,9 @@ int main(void)
             ended++;
             int status = p2c2r_result_status(r);
             counts[-status < 32 ? -status : 31]++;
+            if (status != P2C2R_OK && ended - identical <= 5)
+                printf("  task %llu: %s: %s\n", (unsigned long long)t->id, p2c2r_errname(status),
+                       p2c2r_result_detail(r));
             if (status == P2C2R_OK) {
                 size_t n;
                 const void *data = p2c2r_result_data(r, &n);
