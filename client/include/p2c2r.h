@@ -54,8 +54,15 @@ typedef struct p2c2r_upscale_desc {
 } p2c2r_upscale_desc;
 
 /* Create a client and start its I/O thread. Returns NULL with *err set on failure
- * (err may be NULL). Connecting is asynchronous: a missing coordinator shows up as
- * tasks that end with P2C2R_E_DEADLINE, never as a stall. */
+ * (err may be NULL). Connecting is asynchronous: a missing coordinator shows up as tasks
+ * that end with an error, never as a stall.
+ *
+ * While tasks are in flight the client checks that the coordinator is alive (a heartbeat
+ * every 250 ms). If the coordinator restarts, each unfinished task is sent again when its
+ * deadline leaves time, else ends at once with P2C2R_E_COORDLOST; after a broken
+ * connection the unfinished tasks are sent again too, and the coordinator runs none of them
+ * twice. A coordinator that has said nothing for a second is taken as unreachable: tasks
+ * then end at their deadline with P2C2R_E_COORDLOST rather than grace_ms later. */
 p2c2r_client *p2c2r_client_new(const p2c2r_client_config *config, int *err);
 
 /* Stop the I/O thread and free the client. Unfinished tasks are abandoned and results not

@@ -117,6 +117,23 @@ int main(void)
              P2C2R_E_PROTOCOL);
     CHECK_RC(coord_verify_result(v, &task, &noop, "abc", 3, &echo, "ab", 2, true, &detail),
              P2C2R_E_PROTOCOL);
+    /* A large echo is sampled: a copy passes, one garbled beyond a few bytes does not. */
+    size_t big = 1u << 20;
+    uint8_t *a = malloc(big), *b = malloc(big);
+    for (size_t i = 0; i < big; i++)
+        a[i] = (uint8_t)(i * 2654435761u >> 11);
+    memcpy(b, a, big);
+    CHECK_RC(coord_verify_input(v, &task, a, big, &noop, &detail), P2C2R_OK);
+    CHECK_RC(coord_verify_result(v, &task, &noop, a, big, &echo, b, big, true, &detail), P2C2R_OK);
+    memset(b + big / 4, 0, big / 2); /* half of it zeroed */
+    CHECK_RC(coord_verify_result(v, &task, &noop, a, big, &echo, b, big, true, &detail),
+             P2C2R_E_PROTOCOL);
+    memcpy(b, a, big);
+    b[big - 1] ^= 1; /* the last byte is always compared */
+    CHECK_RC(coord_verify_result(v, &task, &noop, a, big, &echo, b, big, true, &detail),
+             P2C2R_E_PROTOCOL);
+    free(a);
+    free(b);
 
     free(z);
     free(z_short);
