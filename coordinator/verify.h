@@ -7,7 +7,8 @@
  * asked for, the input's size times the scale, the pixel layout, a payload that is there
  * and within limits, and for JPEG a header that parses and says the right size (zstd: a
  * single frame declaring the right size; raw: the exact byte count; noop: the input echoed,
- * compared whole up to 64 KiB and at unpredictable places beyond). A result that fails is a peer failure, never an answer.
+ * compared whole up to 64 KiB and at unpredictable places beyond). A result that fails is
+ * a peer failure, never an answer.
  *
  * These checks are about shape, not pixels: a peer can still return a well-formed wrong
  * picture. Catching that needs the same task re-run elsewhere and compared.
