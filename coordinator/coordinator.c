@@ -52,10 +52,12 @@ static void on_client(coordinator *c)
     p2c2r_envelope_msg msg;
     coord_client *client, *came_back;
     int rc = coord_clients_recv(c->clients, &msg, &client, &came_back);
-    if (came_back)
-        coord_tasks_client_back(c->tasks, came_back);
+    /* A SUBMIT sent again after a reconnect is recognised before the answers that waited
+     * are delivered: delivered, its task would be gone and would run a second time. */
     if (rc == P2C2R_OK)
         coord_tasks_admit(c->tasks, client, &msg);
+    if (came_back)
+        coord_tasks_client_back(c->tasks, came_back);
     p2c2r__envelope_msg_close(&msg);
 }
 

@@ -819,9 +819,10 @@ void coord_tasks_destroy(coord_tasks **tasks)
     if (t->queue && t->running && t->by_key && t->timers) {
         coord_tasks_drain(t, P2C2R_E_IO, "coordinator shutting down");
         log_info("%" PRIu64 " task(s) admitted: %" PRIu64 " ok, %" PRIu64 " failed, %" PRIu64
-                 " retried attempt(s), %" PRIu64 " shed, %" PRIu64 " result(s) rejected",
+                 " retried attempt(s), %" PRIu64 " shed, %" PRIu64 " result(s) rejected, %" PRIu64
+                 " resent SUBMIT(s) recognised",
                  t->stats.admitted, t->stats.ended_ok, t->stats.ended_err, t->stats.retries,
-                 t->stats.shed, t->stats.rejected);
+                 t->stats.shed, t->stats.rejected, t->stats.duplicates);
     }
     zhashx_destroy(&t->running);
     zhashx_destroy(&t->by_key);

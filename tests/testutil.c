@@ -131,3 +131,35 @@ const char *testutil_wallpaper(const char *size, int index)
     globfree(&g);
     return path;
 }
+
+int testutil_count_lines(const char *path, const char *needle)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    char line[4096];
+    int n = 0;
+    while (fgets(line, sizeof line, f))
+        n += !needle || strstr(line, needle) != NULL;
+    fclose(f);
+    return n;
+}
+
+long testutil_number_before(const char *path, const char *needle)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    char line[4096];
+    long n = -1;
+    while (fgets(line, sizeof line, f)) {
+        char *at = strstr(line, needle);
+        if (!at)
+            continue;
+        while (at > line && at[-1] >= '0' && at[-1] <= '9')
+            at--;
+        n = strtol(at, NULL, 10);
+    }
+    fclose(f);
+    return n;
+}

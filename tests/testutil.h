@@ -57,6 +57,12 @@ void testutil_bilinear_reference(const p2c2r_plane *src, p2c2r_plane *dst);
  * Returns a static buffer, or NULL (after printing why) when there is none. */
 const char *testutil_wallpaper(const char *size, int index);
 
+/* Lines of a text file (a log) that contain needle (NULL: all lines); -1 if unreadable. */
+int testutil_count_lines(const char *path, const char *needle);
+/* The number written just before needle on the last line of the file that has it, or -1:
+ * reads figures such as "12 task(s) admitted" from a log. */
+long testutil_number_before(const char *path, const char *needle);
+
 /* Deterministic xorshift PRNG so failures reproduce. */
 uint64_t testutil_rand(uint64_t *state);
 

@@ -18,20 +18,6 @@
 #define FRAMES 200
 #define WINDOW 16
 
-/* How many lines of the file contain needle. */
-static int count_lines(const char *path, const char *needle)
-{
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return -1;
-    char line[2048];
-    int n = 0;
-    while (fgets(line, sizeof line, f))
-        n += strstr(line, needle) != NULL;
-    fclose(f);
-    return n;
-}
-
 int main(void)
 {
     size_t size;
@@ -84,7 +70,7 @@ int main(void)
     CHECK(ok == FRAMES);
     p2c2r_client_destroy(&client);
     CHECK(cluster_stop(&cl) == 0);
-    int opened = count_lines(log, "circuit breaker open");
+    int opened = testutil_count_lines(log, "circuit breaker open");
     printf("circuit breaker openings logged: %d\n", opened);
     CHECK(opened >= 3);
     unlink(log);

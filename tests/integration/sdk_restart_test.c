@@ -155,13 +155,7 @@ static void hello_backoff(void)
         p2c2r__envelope_msg_close(&msg);
     }
     cluster_stop(&cl);
-    FILE *f = fopen(log, "r");
-    int lines = 0;
-    char line[1024];
-    while (f && fgets(line, sizeof line, f))
-        lines++;
-    if (f)
-        fclose(f);
+    int lines = testutil_count_lines(log, NULL);
     unlink(log);
     printf("   %d messages from the peer, %d of them PEER_HELLO; %d lines in its log\n", messages,
            hellos, lines);

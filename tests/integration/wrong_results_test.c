@@ -20,27 +20,6 @@
 #define WINDOW   16
 #define VARIANTS 8
 
-/* The figure after "admitted: ... ok, ... failed, ... retried attempt(s), ... shed," in
- * the coordinator's last line: how many results it rejected. */
-static long rejected_in_log(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return -1;
-    char line[2048];
-    long n = -1;
-    while (fgets(line, sizeof line, f)) {
-        char *at = strstr(line, " result(s) rejected");
-        if (!at)
-            continue;
-        while (at > line && at[-1] >= '0' && at[-1] <= '9')
-            at--;
-        n = strtol(at, NULL, 10);
-    }
-    fclose(f);
-    return n;
-}
-
 int main(void)
 {
     size_t size;
@@ -107,7 +86,7 @@ int main(void)
     p2c2r_result_free(&ref);
     p2c2r_client_destroy(&client);
     CHECK(cluster_stop(&cl) == 0);
-    long rejected = rejected_in_log(log);
+    long rejected = testutil_number_before(log, " result(s) rejected");
     printf("results the coordinator rejected: %ld\n", rejected);
     /* Six of the eight kinds are RESULTs of the wrong shape; each fake peer got at least
      * its first task before its breaker opened. */
