@@ -9,7 +9,9 @@
  * 1. Kernels, one thread, yuv420p 960x540 -> 1920x1080 and 1920x1080 -> 3840x2160:
  *    bilinear, bicubic, lanczos against libswscale's SWS_BILINEAR, SWS_BICUBIC and
  *    SWS_LANCZOS with default parameters (no SWS_ACCURATE_RND: what a libswscale user gets
- *    by default), then quality (which libswscale has no counterpart of). Each timing is
+ *    by default); bicubic also against SWS_BICUBIC given Catmull-Rom's parameters, the
+ *    same filter as ours ("bicubic/cr"); then quality (which libswscale has no
+ *    counterpart of). Each timing is
  *    the median of REPS runs per picture, ours and libswscale's interleaved run by run so
  *    that both see the same machine load; the ratio is ours / libswscale's.
  * 2. The peer's path in this process: the upscale kind's run_cpu() (peer/kind_upscale.c)
@@ -64,20 +66,24 @@ static const bench_size sizes[] = {
 };
 
 static const struct {
-    p2c2r_mode mode; /* ours */
-    const char *name;
-    int sws_flags; /* libswscale's, 0 for none */
+    p2c2r_mode mode;  /* ours */
+    const char *name; /* for the report */
+    int sws_flags;    /* libswscale's, 0 for none */
+    int sws_cr;       /* libswscale with Catmull-Rom parameters (B = 0, C = 0.5) */
 } modes[] = {
 #ifdef P2C2R_HAVE_SWSCALE
-    {P2C2R_MODE_FAST, "bilinear", SWS_BILINEAR},
-    {P2C2R_MODE_BICUBIC, "bicubic", SWS_BICUBIC},
-    {P2C2R_MODE_LANCZOS, "lanczos", SWS_LANCZOS},
+    {P2C2R_MODE_FAST, "bilinear", SWS_BILINEAR, 0},
+    /* libswscale's default bicubic is B = 0, C = 0.6, sharper than Catmull-Rom: compared
+     * with both that default and the same filter. */
+    {P2C2R_MODE_BICUBIC, "bicubic", SWS_BICUBIC, 0},
+    {P2C2R_MODE_BICUBIC, "bicubic/cr", SWS_BICUBIC, 1},
+    {P2C2R_MODE_LANCZOS, "lanczos", SWS_LANCZOS, 0},
 #else
-    {P2C2R_MODE_FAST, "bilinear", 0},
-    {P2C2R_MODE_BICUBIC, "bicubic", 0},
-    {P2C2R_MODE_LANCZOS, "lanczos", 0},
+    {P2C2R_MODE_FAST, "bilinear", 0, 0},
+    {P2C2R_MODE_BICUBIC, "bicubic", 0, 0},
+    {P2C2R_MODE_LANCZOS, "lanczos", 0, 0},
 #endif
-    {P2C2R_MODE_QUALITY, "quality", 0},
+    {P2C2R_MODE_QUALITY, "quality", 0, 0},
 };
 #define NMODES (sizeof modes / sizeof modes[0])
 
@@ -185,10 +191,11 @@ static void kernels(const bench_size *bs, p2c2r_jpeg *jpeg, figures fig[NMODES])
             int reps = modes[m].mode == P2C2R_MODE_QUALITY ? 3 : bs->reps;
 #ifdef P2C2R_HAVE_SWSCALE
             struct SwsContext *ctx = NULL;
+            static const double catmull_rom[2] = {0.0, 0.5};
             if (modes[m].sws_flags)
                 ctx = sws_getContext((int)src.width, (int)src.height, AV_PIX_FMT_YUV420P,
                                      (int)bs->w, (int)bs->h, AV_PIX_FMT_YUV420P, modes[m].sws_flags,
-                                     NULL, NULL, NULL);
+                                     NULL, NULL, modes[m].sws_cr ? catmull_rom : NULL);
 #endif
             for (int r = 0; r < reps; r++) {
                 uint64_t t0 = p2c2r__now_us();
@@ -327,6 +334,8 @@ int main(void)
             continue;
         }
         for (size_t m = 0; m < NMODES; m++) {
+            if (modes[m].sws_cr)
+                continue; /* the same kernel as bicubic */
             double ms[2][4] = {{0}};
             int reps = modes[m].mode == P2C2R_MODE_QUALITY ? 3 : 2 * sizes[s].reps + 1;
             peer_path(in, in_size, src.width, src.height, modes[m].mode, reps, ms);
