@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 int testutil_failures;
 
@@ -162,4 +163,27 @@ long testutil_number_before(const char *path, const char *needle)
     }
     fclose(f);
     return n;
+}
+
+int testutil_temp_file(char *tmpl)
+{
+    int fd = mkstemp(tmpl);
+    if (fd < 0) {
+        perror(tmpl);
+        return -1;
+    }
+    close(fd);
+    return 0;
+}
+
+int testutil_task_ended(const uint64_t *ids, int *seen, int n, uint64_t id)
+{
+    int k = 0;
+    while (k < n && ids[k] != id)
+        k++;
+    CHECK(k < n && !seen[k]);
+    if (k == n)
+        return -1;
+    seen[k] = 1;
+    return k;
 }

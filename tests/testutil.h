@@ -57,6 +57,15 @@ void testutil_bilinear_reference(const p2c2r_plane *src, p2c2r_plane *dst);
  * Returns a static buffer, or NULL (after printing why) when there is none. */
 const char *testutil_wallpaper(const char *size, int index);
 
+/* Make an empty file from a mkstemp() template ("/tmp/p2c2r-log-XXXXXX", changed in
+ * place), for a log to be read afterwards. Returns 0, or -1 after printing why. */
+int testutil_temp_file(char *tmpl);
+
+/* A task with this id has ended: its index among the n ids submitted, marked in seen[].
+ * CHECKs that it is one of them and had not ended before (every task ends exactly once);
+ * -1 when it is unknown. */
+int testutil_task_ended(const uint64_t *ids, int *seen, int n, uint64_t id);
+
 /* Lines of a text file (a log) that contain needle (NULL: all lines); -1 if unreadable. */
 int testutil_count_lines(const char *path, const char *needle);
 /* The number written just before needle on the last line of the file that has it, or -1:

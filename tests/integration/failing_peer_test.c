@@ -13,10 +13,18 @@
 
 #include "cluster.h"
 #include "p2c2r.h"
+#include "stream.h"
 #include "testutil.h"
 
 #define FRAMES 200
 #define WINDOW 16
+
+static void check_size(void *arg, const p2c2r_result *r)
+{
+    (void)arg;
+    if (p2c2r_result_status(r) == P2C2R_OK)
+        CHECK(p2c2r_result_width(r) == 2 * 317 && p2c2r_result_height(r) == 2 * 199);
+}
 
 int main(void)
 {
@@ -25,9 +33,7 @@ int main(void)
     if (!jpeg)
         return 1;
     char log[] = "/tmp/p2c2r-failing-XXXXXX";
-    int fd = mkstemp(log);
-    if (fd >= 0)
-        close(fd);
+    testutil_temp_file(log);
     cluster cl = {.coordinator_log = log};
     const char *const fail[] = {"--mode", "fail", NULL};
     const char *const busy[] = {"--mode", "busy", NULL};
@@ -44,30 +50,10 @@ int main(void)
     p2c2r_client *client = p2c2r_client_new(&config, NULL);
     CHECK(client != NULL);
     p2c2r_upscale_desc desc = {.codec = P2C2R_CODEC_JPEG, .scale = 2, .deadline_ms = 20000};
-    int submitted = 0, ended = 0, ok = 0;
-    while (client && ended < FRAMES) {
-        uint64_t id;
-        while (submitted < FRAMES && submitted - ended < WINDOW &&
-               p2c2r_submit_upscale(client, &desc, jpeg, size, &id) == P2C2R_OK)
-            submitted++;
-        p2c2r_result *r;
-        if (p2c2r_poll(client, 30000, &r) != P2C2R_OK) {
-            CHECK(!"a frame never ended");
-            break;
-        }
-        ended++;
-        int status = p2c2r_result_status(r);
-        if (status == P2C2R_OK) {
-            ok++;
-            CHECK(p2c2r_result_width(r) == 2 * 317 && p2c2r_result_height(r) == 2 * 199);
-        } else if (ended - ok <= 5) {
-            fprintf(stderr, "frame failed: %s: %s\n", p2c2r_errname(status),
-                    p2c2r_result_detail(r));
-        }
-        p2c2r_result_free(&r);
-    }
-    printf("frames ok next to three failing peers: %d/%d\n", ok, FRAMES);
-    CHECK(ok == FRAMES);
+    stream_stats st =
+        stream_frames(client, &desc, jpeg, size, FRAMES, WINDOW, 30000, check_size, NULL);
+    printf("frames ok next to three failing peers: %d/%d\n", st.ok, FRAMES);
+    CHECK(st.ok == FRAMES);
     p2c2r_client_destroy(&client);
     CHECK(cluster_stop(&cl) == 0);
     int opened = testutil_count_lines(log, "circuit breaker open");

@@ -106,13 +106,8 @@ int main(void)
             CHECK(0);
             break;
         }
-        int k = 0;
-        while (k < submitted && ids[k] != p2c2r_result_task_id(r))
-            k++;
-        CHECK(k < submitted);
-        if (k < submitted) {
-            CHECK(!seen[k]); /* exactly once */
-            seen[k] = 1;
+        int k = testutil_task_ended(ids, seen, submitted, p2c2r_result_task_id(r));
+        if (k >= 0) {
             if (p2c2r_result_status(r) != P2C2R_OK)
                 fprintf(stderr, "frame %d: %s: %s\n", k, p2c2r_errname(p2c2r_result_status(r)),
                         p2c2r_result_detail(r));

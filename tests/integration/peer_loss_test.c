@@ -45,12 +45,7 @@ int main(void)
             printf("first result in; killing peer 0 while it holds tasks\n");
             cluster_kill_peer(&cl, 0, SIGKILL);
         }
-        int k = 0;
-        while (k < FRAMES && ids[k] != p2c2r_result_task_id(r))
-            k++;
-        CHECK(k < FRAMES && !seen[k]);
-        if (k < FRAMES)
-            seen[k] = 1;
+        int k = testutil_task_ended(ids, seen, FRAMES, p2c2r_result_task_id(r));
         if (p2c2r_result_status(r) != P2C2R_OK)
             fprintf(stderr, "frame %d: %s: %s\n", k, p2c2r_errname(p2c2r_result_status(r)),
                     p2c2r_result_detail(r));

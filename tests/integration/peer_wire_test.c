@@ -14,6 +14,7 @@
 #include "common/envelope.h"
 #include "p2c2r.h"
 #include "testutil.h"
+#include "testwire.h"
 
 #define INSTANCE 0x1111222233334444ull
 #define TASK_ID  7u
@@ -37,13 +38,9 @@ int main(void)
     if (!jpeg)
         return 1;
     void *ctx = zmq_ctx_new();
-    void *router = zmq_socket(ctx, ZMQ_ROUTER);
-    int linger = 0;
-    zmq_setsockopt(router, ZMQ_LINGER, &linger, sizeof linger);
     char endpoint[256];
-    size_t len = sizeof endpoint;
-    if (zmq_bind(router, "tcp://127.0.0.1:*") != 0 ||
-        zmq_getsockopt(router, ZMQ_LAST_ENDPOINT, endpoint, &len) != 0)
+    void *router = testwire_router(ctx, endpoint, sizeof endpoint);
+    if (!router)
         return 1;
     cluster cl = {0};
     const char *const args[] = {"--coordinator",  endpoint, "--slots", "1",

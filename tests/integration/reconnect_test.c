@@ -61,12 +61,7 @@ static int run_frames(const char *client_endpoint, tcpproxy *proxy)
         if (n == 1)
             printf("   two frames in; reset %d connection(s) through the relay\n",
                    tcpproxy_reset_all(proxy));
-        int k = 0;
-        while (k < FRAMES && ids[k] != p2c2r_result_task_id(r))
-            k++;
-        CHECK(k < FRAMES && !seen[k]);
-        if (k < FRAMES)
-            seen[k] = 1;
+        int k = testutil_task_ended(ids, seen, FRAMES, p2c2r_result_task_id(r));
         int status = p2c2r_result_status(r);
         if (status != P2C2R_OK)
             fprintf(stderr, "   frame %d: %s: %s\n", k, p2c2r_errname(status),
@@ -109,9 +104,7 @@ static void client_connection_reset(void)
 {
     printf("2. the client's connection is reset\n");
     char log[] = "/tmp/p2c2r-reconnect-XXXXXX";
-    int fd = mkstemp(log);
-    if (fd >= 0)
-        close(fd);
+    testutil_temp_file(log);
     cluster cl = {.coordinator_log = log};
     char via[64];
     tcpproxy *proxy = NULL;

@@ -19,6 +19,7 @@
 #include "common/envelope.h"
 #include "p2c2r.h"
 #include "testutil.h"
+#include "testwire.h"
 
 #define FRAMES 12
 
@@ -56,12 +57,7 @@ static void restart_with_frames_in_flight(void)
             printf("   first frame in after %.0f ms; coordinator restarted\n",
                    (restarted - start) / 1000.0);
         }
-        int k = 0;
-        while (k < FRAMES && ids[k] != p2c2r_result_task_id(r))
-            k++;
-        CHECK(k < FRAMES && !seen[k]);
-        if (k < FRAMES)
-            seen[k] = 1;
+        int k = testutil_task_ended(ids, seen, FRAMES, p2c2r_result_task_id(r));
         if (p2c2r_result_status(r) == P2C2R_OK)
             ok++;
         else
@@ -118,20 +114,14 @@ static void hello_backoff(void)
 {
     printf("3. a peer refused by its coordinator for 2 s\n");
     void *ctx = zmq_ctx_new();
-    void *router = zmq_socket(ctx, ZMQ_ROUTER);
-    int linger = 0;
-    zmq_setsockopt(router, ZMQ_LINGER, &linger, sizeof linger);
     char endpoint[256];
-    size_t len = sizeof endpoint;
-    if (zmq_bind(router, "tcp://127.0.0.1:*") != 0 ||
-        zmq_getsockopt(router, ZMQ_LAST_ENDPOINT, endpoint, &len) != 0) {
+    void *router = testwire_router(ctx, endpoint, sizeof endpoint);
+    if (!router) {
         CHECK(!"cannot bind");
         return;
     }
     char log[] = "/tmp/p2c2r-peerlog-XXXXXX";
-    int fd = mkstemp(log);
-    if (fd >= 0)
-        close(fd);
+    testutil_temp_file(log);
     cluster cl = {.peer_log = log};
     const char *const peer_args[] = {"--coordinator", endpoint, "--heartbeat-ms", "50", NULL};
     CHECK(cluster_add_peer(&cl, peer_args) >= 0);

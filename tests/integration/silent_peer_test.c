@@ -11,6 +11,7 @@
 
 #include "cluster.h"
 #include "p2c2r.h"
+#include "stream.h"
 #include "testutil.h"
 
 #define FRAMES      100
@@ -35,35 +36,13 @@ int main(void)
     p2c2r_client *client = p2c2r_client_new(&config, NULL);
     CHECK(client != NULL);
     p2c2r_upscale_desc desc = {.codec = P2C2R_CODEC_JPEG, .scale = 2, .deadline_ms = DEADLINE_MS};
-    int submitted = 0, ended = 0, ok = 0;
-    uint64_t slowest_us = 0;
-    while (client && ended < FRAMES) {
-        uint64_t id;
-        while (submitted < FRAMES && submitted - ended < WINDOW &&
-               p2c2r_submit_upscale(client, &desc, jpeg, size, &id) == P2C2R_OK)
-            submitted++;
-        p2c2r_result *r;
-        if (p2c2r_poll(client, 2 * DEADLINE_MS, &r) != P2C2R_OK) {
-            CHECK(!"a frame never ended");
-            break;
-        }
-        ended++;
-        p2c2r_timings t;
-        p2c2r_result_timings(r, &t);
-        if (t.total_us > slowest_us)
-            slowest_us = t.total_us;
-        if (p2c2r_result_status(r) == P2C2R_OK)
-            ok++;
-        else
-            fprintf(stderr, "frame failed: %s: %s\n", p2c2r_errname(p2c2r_result_status(r)),
-                    p2c2r_result_detail(r));
-        p2c2r_result_free(&r);
-    }
-    printf("frames ok next to a silent peer: %d/%d, slowest %.0f ms (deadline %d ms)\n", ok, FRAMES,
-           slowest_us / 1000.0, DEADLINE_MS);
-    CHECK(ok == FRAMES);
+    stream_stats st =
+        stream_frames(client, &desc, jpeg, size, FRAMES, WINDOW, 2 * DEADLINE_MS, NULL, NULL);
+    printf("frames ok next to a silent peer: %d/%d, slowest %.0f ms (deadline %d ms)\n", st.ok,
+           FRAMES, st.slowest_us / 1000.0, DEADLINE_MS);
+    CHECK(st.ok == FRAMES);
     /* Retried after the attempt timeout (2 s by default), not held to the deadline. */
-    CHECK(slowest_us < DEADLINE_MS * 1000ull / 2);
+    CHECK(st.slowest_us < DEADLINE_MS * 1000ull / 2);
     p2c2r_client_destroy(&client);
     CHECK(cluster_stop(&cl) == 0);
     free(jpeg);

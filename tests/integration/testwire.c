@@ -18,6 +18,19 @@ void *testwire_dealer(void *ctx, const char *endpoint)
     return sock;
 }
 
+void *testwire_router(void *ctx, char *endpoint, size_t size)
+{
+    void *sock = zmq_socket(ctx, ZMQ_ROUTER);
+    int linger = 0;
+    zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof linger);
+    if (zmq_bind(sock, "tcp://127.0.0.1:*") != 0 ||
+        zmq_getsockopt(sock, ZMQ_LAST_ENDPOINT, endpoint, &size) != 0) {
+        zmq_close(sock);
+        return NULL;
+    }
+    return sock;
+}
+
 int testwire_send(void *sock, p2c2r_envelope *env, const void *payload, size_t size)
 {
     zmq_msg_t msg;

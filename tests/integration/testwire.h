@@ -11,6 +11,9 @@
 
 /* A DEALER connected to endpoint, with linger 0 and the project's size limit. */
 void *testwire_dealer(void *ctx, const char *endpoint);
+/* A ROUTER bound to a free loopback port, for playing the coordinator; its endpoint is
+ * copied into endpoint. NULL on failure. */
+void *testwire_router(void *ctx, char *endpoint, size_t size);
 /* Send env and, when payload is not NULL, a payload frame of size bytes (copied). */
 int testwire_send(void *sock, p2c2r_envelope *env, const void *payload, size_t size);
 /* Wait up to timeout_ms for one message. P2C2R_OK, P2C2R_E_TIMEOUT or a decode error;

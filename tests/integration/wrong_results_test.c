@@ -14,11 +14,28 @@
 
 #include "cluster.h"
 #include "p2c2r.h"
+#include "stream.h"
 #include "testutil.h"
 
 #define FRAMES   120
 #define WINDOW   16
 #define VARIANTS 8
+
+/* The healthy cluster's output, and how many results were byte for byte that. */
+typedef struct reference {
+    const void *data; /* the reference output */
+    size_t size;      /* its bytes */
+    int identical;    /* OK results equal to it */
+} reference;
+
+static void compare(void *arg, const p2c2r_result *r)
+{
+    reference *ref = arg;
+    size_t n;
+    const void *data = p2c2r_result_data(r, &n);
+    if (p2c2r_result_status(r) == P2C2R_OK)
+        ref->identical += n == ref->size && memcmp(data, ref->data, n) == 0;
+}
 
 int main(void)
 {
@@ -27,9 +44,7 @@ int main(void)
     if (!jpeg)
         return 1;
     char log[] = "/tmp/p2c2r-wrong-XXXXXX";
-    int fd = mkstemp(log);
-    if (fd >= 0)
-        close(fd);
+    testutil_temp_file(log);
     cluster cl = {.coordinator_log = log};
     const char *const healthy[] = {"--slots", "2", NULL};
     if (cluster_start_coordinator(&cl, NULL) || cluster_add_peer(&cl, healthy) < 0) {
@@ -57,32 +72,14 @@ int main(void)
         CHECK(cluster_add_fake_peer(&cl, wrong) >= 0);
     }
     usleep(300000); /* let them all register */
-    int submitted = 0, ended = 0, ok = 0, identical = 0;
-    while (client && ref && ended < FRAMES) {
-        while (submitted < FRAMES && submitted - ended < WINDOW &&
-               p2c2r_submit_upscale(client, &desc, jpeg, size, &id) == P2C2R_OK)
-            submitted++;
-        p2c2r_result *r;
-        if (p2c2r_poll(client, 30000, &r) != P2C2R_OK) {
-            CHECK(!"a frame never ended");
-            break;
-        }
-        ended++;
-        if (p2c2r_result_status(r) == P2C2R_OK) {
-            ok++;
-            size_t n;
-            const void *data = p2c2r_result_data(r, &n);
-            identical += n == ref_size && memcmp(data, ref_data, n) == 0;
-        } else {
-            fprintf(stderr, "frame failed: %s: %s\n", p2c2r_errname(p2c2r_result_status(r)),
-                    p2c2r_result_detail(r));
-        }
-        p2c2r_result_free(&r);
-    }
-    printf("frames ok next to eight wrong peers: %d/%d, identical to the reference: %d\n", ok,
-           FRAMES, identical);
-    CHECK(ok == FRAMES);
-    CHECK(identical == ok);
+    reference ref_out = {ref_data, ref_size, 0};
+    stream_stats st = {0};
+    if (ref)
+        st = stream_frames(client, &desc, jpeg, size, FRAMES, WINDOW, 30000, compare, &ref_out);
+    printf("frames ok next to eight wrong peers: %d/%d, identical to the reference: %d\n", st.ok,
+           FRAMES, ref_out.identical);
+    CHECK(st.ok == FRAMES);
+    CHECK(ref_out.identical == st.ok);
     p2c2r_result_free(&ref);
     p2c2r_client_destroy(&client);
     CHECK(cluster_stop(&cl) == 0);
