@@ -297,10 +297,15 @@ static bool io_on_submit(p2c2r_client *c, io_state *io)
 static void io_resubmit_all(p2c2r_client *c, io_state *io, const char *why)
 {
     uint64_t now = p2c2r__now_us();
-    uint64_t ids[zhashx_size(io->inflight) + 1];
+    /* Ending a task removes it from the table: walk a copy of the ids. */
     size_t n = 0;
-    for (io_task *t = zhashx_first(io->inflight); t; t = zhashx_next(io->inflight))
-        ids[n++] = t->task_id;
+    uint64_t *ids = malloc((zhashx_size(io->inflight) + 1) * sizeof *ids);
+    for (io_task *t = zhashx_first(io->inflight); t; t = zhashx_next(io->inflight)) {
+        if (ids)
+            ids[n++] = t->task_id;
+        else if (!(t->deadline_us > now + RESUBMIT_MIN_LEFT_US && io_send_task(c, t, true)))
+            t->expire_us = io->next_expiry = now; /* no memory to end it here: its timer will */
+    }
     for (size_t i = 0; i < n; i++) {
         io_task *t = zhashx_lookup(io->inflight, &ids[i]);
         if (t->deadline_us > now + RESUBMIT_MIN_LEFT_US && io_send_task(c, t, true))
@@ -309,6 +314,7 @@ static void io_resubmit_all(p2c2r_client *c, io_state *io, const char *why)
         snprintf(detail, sizeof detail, "%s; too little time left to send the task again", why);
         deliver_error(c, io->inflight, ids[i], P2C2R_E_COORDLOST, detail);
     }
+    free(ids);
 }
 
 /* Every message from the coordinator says which instance sent it. */
