@@ -649,12 +649,17 @@ int p2c2r_submit_upscale(p2c2r_client *c, const p2c2r_upscale_desc *desc, const 
     up.output_codec = desc->output_codec ? (P2c2r__Wire__Codec)desc->output_codec
                                          : P2C2R__WIRE__CODEC__CODEC_JPEG;
     up.jpeg_quality = desc->jpeg_quality ? desc->jpeg_quality : P2C2R_JPEG_QUALITY_DEF;
+    P2c2r__Wire__TaskNeeds needs = P2C2R__WIRE__TASK_NEEDS__INIT;
+    needs.runtime = (P2c2r__Wire__Runtime)desc->runtime;
+    needs.memory_bytes = desc->memory_bytes;
     p2c2r_envelope env;
     p2c2r__envelope_init(&env, P2C2R__WIRE__MSG_TYPE__SUBMIT);
     env.kind = (char *)p2c2r__task_kind_name(P2C2R_KIND_UPSCALE);
     env.priority = desc->priority;
     env.frame = &frame;
     env.upscale = &up;
+    if (desc->runtime || desc->memory_bytes)
+        env.needs = &needs;
     return submit(c, &env, data, size, desc->deadline_ms, task_id);
 }
 
@@ -664,6 +669,18 @@ int p2c2r_submit_noop(p2c2r_client *c, const void *data, size_t size, uint32_t d
     p2c2r_envelope env;
     p2c2r__envelope_init(&env, P2C2R__WIRE__MSG_TYPE__SUBMIT);
     env.kind = (char *)p2c2r__task_kind_name(P2C2R_KIND_NOOP);
+    return submit(c, &env, data, size, deadline_ms, task_id);
+}
+
+int p2c2r_submit_sleep(p2c2r_client *c, uint32_t sleep_ms, const void *data, size_t size,
+                       uint32_t deadline_ms, uint64_t *task_id)
+{
+    P2c2r__Wire__SleepParams params = P2C2R__WIRE__SLEEP_PARAMS__INIT;
+    params.ms = sleep_ms;
+    p2c2r_envelope env;
+    p2c2r__envelope_init(&env, P2C2R__WIRE__MSG_TYPE__SUBMIT);
+    env.kind = (char *)p2c2r__task_kind_name(P2C2R_KIND_SLEEP);
+    env.sleep = &params;
     return submit(c, &env, data, size, deadline_ms, task_id);
 }
 

@@ -8,6 +8,7 @@
 static const char *const kind_names[P2C2R_KIND_COUNT] = {
     [P2C2R_KIND_UPSCALE] = "upscale",
     [P2C2R_KIND_NOOP] = "noop",
+    [P2C2R_KIND_SLEEP] = "sleep",
 };
 
 int p2c2r__task_kind_lookup(const char *name)
@@ -91,6 +92,16 @@ int p2c2r__task_validate(const p2c2r_envelope *env, size_t payload_size, const c
     if (payload_size > P2C2R_PAYLOAD_MAX_BYTES) {
         *detail = "payload exceeds 64 MiB";
         return P2C2R_E_TOOBIG;
+    }
+    if (env->needs && (int)env->needs->runtime != P2C2R__WIRE__RUNTIME__RUNTIME_ANY &&
+        env->needs->runtime != P2C2R__WIRE__RUNTIME__RUNTIME_CPU &&
+        env->needs->runtime != P2C2R__WIRE__RUNTIME__RUNTIME_CUDA) {
+        *detail = "unknown runtime";
+        return P2C2R_E_UNSUPPORTED;
+    }
+    if (kind == P2C2R_KIND_SLEEP && (!env->sleep || env->sleep->ms > P2C2R_SLEEP_MAX_MS)) {
+        *detail = "sleep needs sleep parameters with ms 0..60000";
+        return P2C2R_E_INVAL;
     }
     if (kind == P2C2R_KIND_UPSCALE) {
         if (payload_size == 0) {

@@ -16,6 +16,7 @@
 enum p2c2r_kind {
     P2C2R_KIND_UPSCALE = 0, /* decode, upscale by an integer factor, encode */
     P2C2R_KIND_NOOP = 1,    /* echo the payload: measures the cluster itself */
+    P2C2R_KIND_SLEEP = 2,   /* hold a slot for SleepParams.ms, then echo: tests scheduling */
     P2C2R_KIND_COUNT
 };
 
@@ -28,6 +29,8 @@ enum p2c2r_kind {
 /* Most slots a peer may advertise: its load report (Envelope.load) lists every task it
  * runs and must fit in one envelope. */
 #define P2C2R_PEER_MAX_SLOTS   256u
+/* Longest a sleep task may ask to sleep. */
+#define P2C2R_SLEEP_MAX_MS     60000u
 
 /* Index of a kind name, or -1 when the cluster has no such kind. */
 int p2c2r__task_kind_lookup(const char *name);

@@ -109,6 +109,9 @@ int coordinator_run(coordinator *c)
         uint64_t due = coord_tasks_next_wakeup(c->tasks);
         if (due < wake)
             wake = due;
+        due = coord_peers_next_wakeup(c->peers);
+        if (due < wake)
+            wake = due;
         long timeout_ms = wake > now ? (long)((wake - now + 999) / 1000) : 0;
         if (zmq_poll(items, 2, timeout_ms) < 0) {
             if (errno == EINTR)
@@ -130,6 +133,8 @@ int coordinator_run(coordinator *c)
         now = p2c2r__now_us();
         if (coord_tasks_next_wakeup(c->tasks) <= now)
             coord_tasks_expire(c->tasks, now);
+        if (coord_peers_next_wakeup(c->peers) <= now)
+            coord_peers_expire(c->peers, now); /* breakers whose cooldown ended */
         if (now >= next_sweep) {
             sweep_peers(c, now);
             next_sweep = now + sweep_every;
@@ -191,7 +196,9 @@ coordinator *coordinator_new(const coordinator_config *config, int *err)
         .max_bytes = (uint64_t)config->max_queued_mb << 20,
         .max_client_bytes = (uint64_t)config->max_client_mb << 20,
     };
-    c->peers = coord_peers_new();
+    coord_select_weights weights = {config->score_weights[0], config->score_weights[1],
+                                    config->score_weights[2], config->score_weights[3]};
+    c->peers = coord_peers_new(&weights, 0);
     c->clients = coord_clients_new(zsock_resolve(c->client_sock), &clients_config);
     c->link =
         coord_link_new(zsock_resolve(c->peer_sock), c->peers, c->instance, config->peer_timeout_ms);
@@ -200,6 +207,7 @@ coordinator *coordinator_new(const coordinator_config *config, int *err)
     coord_tasks_config tasks_config = {
         .instance = c->instance,
         .max_queue = config->max_queue,
+        .max_client_tasks = config->max_client_tasks,
         .max_attempts = config->max_attempts,
         .attempt_timeout_us = (uint64_t)config->attempt_timeout_ms * 1000u,
     };

@@ -26,6 +26,8 @@ typedef struct coordinator_config {
     uint32_t attempt_timeout_ms; /* longest a peer may take to answer one attempt */
     uint32_t max_queued_mb;      /* bytes held for all clients: inputs, unsent results */
     uint32_t max_client_mb;      /* the same for one client */
+    uint32_t max_client_tasks;   /* one client's unfinished tasks before it gets BUSY */
+    double score_weights[4];     /* history, load, rtt, affinity (select.h) */
 } coordinator_config;
 
 typedef struct coordinator coordinator;

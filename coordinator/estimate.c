@@ -57,6 +57,10 @@ uint64_t coord_estimate_class(int kind, const p2c2r_envelope *env, uint64_t inpu
         mode = env->upscale->mode & 0xff;
         scale = env->upscale->scale & 0xff;
         codec = env->upscale->output_codec & 0xff;
+    } else if (env->sleep) {
+        /* A sleep's time is its parameter: one class per duration (16 bits of ms). */
+        mode = (env->sleep->ms >> 8) & 0xff;
+        scale = env->sleep->ms & 0xff;
     }
     return ((uint64_t)(kind & 0xff) << 32) | (mode << 24) | (scale << 16) | (codec << 8) |
            log2_floor(input_size);

@@ -4,6 +4,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "common/cliopt.h"
 #include "common/log.h"
@@ -24,6 +25,10 @@ static void usage(FILE *out)
             "  --max-queued-mb MB      bytes held for all clients, inputs and results not\n"
             "                          yet written out, before SUBMIT gets BUSY (default 1024)\n"
             "  --max-client-mb MB      the same for one client (default 256)\n"
+            "  --max-client-tasks N    one client's unfinished tasks before SUBMIT gets BUSY\n"
+            "                          (default 1000)\n"
+            "  --score-weights H,L,R,A how peers are scored: history, load, round trip,\n"
+            "                          affinity (default 0.4,0.3,0.2,0.1)\n"
             "  --peer-timeout-ms MS    drop a peer silent this long (default 2000)\n"
             "  --max-attempts N        runs of one task on peers before its last error is\n"
             "                          final (default 4)\n"
@@ -37,6 +42,23 @@ static void usage(FILE *out)
             "and serves until SIGINT or SIGTERM.\n");
 }
 
+/* "H,L,R,A": four non-negative weights, not all zero. */
+static int parse_weights(const char *text, double w[4])
+{
+    double v[4];
+    char tail;
+    if (sscanf(text, "%lf,%lf,%lf,%lf%c", &v[0], &v[1], &v[2], &v[3], &tail) != 4 || v[0] < 0 ||
+        v[1] < 0 || v[2] < 0 || v[3] < 0 || v[0] + v[1] + v[2] + v[3] <= 0) {
+        fprintf(stderr,
+                PROGRAM ": --score-weights needs four weights >= 0, not all zero, as "
+                        "H,L,R,A, not '%s'\n",
+                text);
+        return -1;
+    }
+    memcpy(w, v, sizeof v);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     coordinator_config config = {
@@ -48,6 +70,8 @@ int main(int argc, char **argv)
         .attempt_timeout_ms = 2000,
         .max_queued_mb = 1024,
         .max_client_mb = 256,
+        .max_client_tasks = 1000,
+        .score_weights = {0.4, 0.3, 0.2, 0.1},
     };
     int level = P2C2R_LOG_INFO;
     static const struct option options[] = {
@@ -59,6 +83,8 @@ int main(int argc, char **argv)
         {"attempt-timeout-ms", required_argument, NULL, 'A'},
         {"max-queued-mb", required_argument, NULL, 'm'},
         {"max-client-mb", required_argument, NULL, 'M'},
+        {"max-client-tasks", required_argument, NULL, 'T'},
+        {"score-weights", required_argument, NULL, 'w'},
         {"log-level", required_argument, NULL, 'l'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -98,6 +124,15 @@ int main(int argc, char **argv)
         case 'M':
             if (p2c2r__cliopt_u32(PROGRAM, "--max-client-mb", optarg, 1, 1u << 20,
                                   &config.max_client_mb))
+                return 2;
+            break;
+        case 'T':
+            if (p2c2r__cliopt_u32(PROGRAM, "--max-client-tasks", optarg, 1, 10000000,
+                                  &config.max_client_tasks))
+                return 2;
+            break;
+        case 'w':
+            if (parse_weights(optarg, config.score_weights))
                 return 2;
             break;
         case 'l':

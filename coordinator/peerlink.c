@@ -52,12 +52,14 @@ static void send_error(coord_link *link, const p2c2r_envelope_msg *to, uint64_t 
 }
 
 /* Tell a registered peer which coordinator it talks to: the answer to its hello and to
- * each of its heartbeats. */
+ * each of its heartbeats. It carries the coordinator's clock, which the peer sends back
+ * with its next heartbeat: the round trip, measured here. */
 static void send_beat(coord_link *link, const coord_peer *peer)
 {
     p2c2r_envelope beat;
     p2c2r__envelope_init(&beat, P2C2R__WIRE__MSG_TYPE__HEARTBEAT);
     beat.instance = link->instance;
+    beat.echo_us = p2c2r__now_us();
     p2c2r__envelope_send(link->sock, peer->route, peer->route_len, &beat, NULL, ZMQ_DONTWAIT);
 }
 
@@ -70,15 +72,6 @@ static coord_peer *on_hello(coord_link *link, p2c2r_envelope_msg *msg, coord_pee
     if (!info || info->slots == 0 || info->slots > COORD_PEER_MAX_SLOTS) {
         send_error(link, msg, 0, P2C2R_E_INVAL, "PEER_HELLO needs peer info with 1..256 slots");
         return NULL;
-    }
-    uint32_t kinds = 0;
-    for (size_t i = 0; i < info->n_kinds; i++) {
-        int kind = p2c2r__task_kind_lookup(info->kinds[i]);
-        if (kind >= 0)
-            kinds |= 1u << kind;
-        else
-            log_limited(P2C2R_LOG_WARN, "peer %s offers unknown kind '%s'", info->name,
-                        info->kinds[i]);
     }
     const char *how = "registered";
     if (!peer) {
@@ -94,13 +87,16 @@ static coord_peer *on_hello(coord_link *link, p2c2r_envelope_msg *msg, coord_pee
             return NULL;
         }
     }
-    snprintf(peer->name, sizeof peer->name, "%s", info->name[0] ? info->name : "unnamed");
-    peer->kinds = kinds;
-    peer->slots = info->slots;
-    peer->last_seen_us = p2c2r__now_us();
-    log_info("peer %s %s: %u slot(s), runtime %s, %zu kind(s), %zu task(s) running", peer->name,
-             how, peer->slots, info->runtime, info->n_kinds,
-             msg->env->load ? msg->env->load->n_running : (size_t)0);
+    uint64_t now = p2c2r__now_us();
+    peer->last_seen_us = now;
+    if (coord_peers_set_info(link->peers, peer, info, now))
+        log_limited(P2C2R_LOG_WARN, "peer %s offers task kinds this coordinator does not know",
+                    peer->name);
+    log_info("peer %s %s: %u slot(s), runtime %s%s%s, %u core(s) (%s), %zu kind(s), %zu "
+             "mode(s), %zu task(s) running",
+             peer->name, how, peer->slots, info->runtime, peer->ndevices ? " on " : "",
+             peer->device, peer->cpu_cores, peer->simd[0] ? peer->simd : "?", info->n_kinds,
+             info->n_modes, msg->env->load ? msg->env->load->n_running : (size_t)0);
     send_beat(link, peer);
     return peer;
 }
@@ -140,6 +136,14 @@ coord_link_event coord_link_recv(coord_link *link, p2c2r_envelope_msg *msg, coor
         }
         *peer_out = peer;
         if (msg->env->type == P2C2R__WIRE__MSG_TYPE__HEARTBEAT) {
+            uint64_t now = p2c2r__now_us();
+            if (msg->env->echo_us && msg->env->echo_us <= now &&
+                msg->env->held_us <= now - msg->env->echo_us)
+                coord_peers_rtt_sample(peer, now - msg->env->echo_us - msg->env->held_us);
+            /* A heartbeat carries PeerInfo when its resident tables changed. */
+            const P2c2r__Wire__PeerInfo *info = msg->env->peer;
+            if (info && info->slots >= 1 && info->slots <= COORD_PEER_MAX_SLOTS)
+                coord_peers_set_info(link->peers, peer, info, now);
             send_beat(link, peer);
             return COORD_LINK_LOAD;
         }

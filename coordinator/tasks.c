@@ -17,6 +17,7 @@
 #include "common/idmap.h"
 #include "common/log.h"
 #include "common/task.h"
+#include "common/upscale/upscale.h"
 #include "coordinator/admission.h"
 #include "coordinator/estimate.h"
 #include "coordinator/queue.h"
@@ -67,13 +68,17 @@ typedef struct coord_task {
     bool keyed;                     /* in tasks->by_key (clients with a session) */
     coord_client *client;           /* who asked */
     int kind;                       /* common/task.h kind index */
+    int mode;                       /* upscale mode 1..4, else 0 */
+    int runtime;                    /* p2c2r_runtime it needs */
+    uint64_t memory_bytes;          /* memory it needs on its peer (0: not stated) */
+    uint64_t plan_hash;             /* the filter table it needs (0: none), for affinity */
     p2c2r_envelope *env;            /* the SUBMIT, owned; re-sent as ASSIGN */
     zmq_msg_t payload;              /* the SUBMIT's payload, owned until the task ends */
     size_t payload_size;            /* its bytes, counted against the client's budget */
     bool has_payload;               /* the SUBMIT had a payload frame (sent on with ASSIGN) */
     coord_input input;              /* what the coordinator knows of the input */
     uint64_t cls;                   /* estimate class */
-    uint64_t work_us;               /* estimated service time counted while queued/running */
+    uint64_t work_us;               /* estimated service time counted while running */
     uint64_t submitted_us;          /* arrival, coordinator clock */
     uint64_t assigned_us;           /* start of the current (or last) attempt */
     uint64_t attempt_id;            /* RUNNING: wire id of the current attempt */
@@ -135,21 +140,26 @@ static uint64_t estimate_mean(const coord_tasks *tasks, uint64_t cls)
     return coord_estimates_get(tasks->estimates, cls, &mean, &dev) ? mean : 0;
 }
 
+/* The queue class of a task: which peers can run it (kind, mode, runtime need). */
+static uint32_t queue_class(const coord_task *task)
+{
+    return (uint32_t)((task->kind * COORD_SEL_MODES + task->mode) * 3 + task->runtime);
+}
+
 static int queue_task(coord_tasks *tasks, coord_task *task)
 {
+    task->qitem.cls = queue_class(task);
+    task->qitem.owner = task->client;
+    task->qitem.cost_us = estimate_mean(tasks, task->cls);
     int rc = coord_queue_push(tasks->queue, &task->qitem);
-    if (rc != P2C2R_OK)
-        return rc;
-    task->state = TASK_QUEUED;
-    task->work_us = estimate_mean(tasks, task->cls);
-    coord_admission_queued(tasks->admission, task->qitem.priority, (int64_t)task->work_us);
-    return P2C2R_OK;
+    if (rc == P2C2R_OK)
+        task->state = TASK_QUEUED;
+    return rc;
 }
 
 static void unqueue_task(coord_tasks *tasks, coord_task *task)
 {
     coord_queue_remove(tasks->queue, &task->qitem);
-    coord_admission_queued(tasks->admission, task->qitem.priority, -(int64_t)task->work_us);
 }
 
 /* Task lists (a peer's running tasks, a client's parked answers) are doubly linked through
@@ -183,8 +193,8 @@ static coord_peer *detach_running(coord_tasks *tasks, coord_task *task)
     coord_timers_cancel(tasks->timers, &task->timer);
     list_unlink(&peer->tasks, task);
     task->peer = NULL;
-    peer->inflight--;
-    coord_admission_running(tasks->admission, -(int64_t)task->work_us);
+    coord_peers_released(tasks->peers, peer);
+    coord_admission_running(tasks->admission, task->qitem.cls, -(int64_t)task->work_us);
     return peer;
 }
 
@@ -194,7 +204,8 @@ static void attach_running(coord_tasks *tasks, coord_task *task, coord_peer *pee
     task->peer = peer;
     list_push(&peer->tasks, task);
     coord_peers_assigned(tasks->peers, peer);
-    coord_admission_running(tasks->admission, (int64_t)task->work_us);
+    task->work_us = estimate_mean(tasks, task->cls);
+    coord_admission_running(tasks->admission, task->qitem.cls, (int64_t)task->work_us);
 }
 
 static void detach_parked(coord_tasks *tasks, coord_task *task)
@@ -359,7 +370,7 @@ static void retry_or_end(coord_tasks *tasks, coord_task *task, int status, const
 static void peer_fault(coord_tasks *tasks, coord_task *task, coord_peer *peer, int status,
                        const char *detail)
 {
-    coord_health_failure(&peer->health, peer->name, p2c2r__now_us(), detail);
+    coord_peers_failure(tasks->peers, peer, p2c2r__now_us(), detail);
     retry_or_end(tasks, task, status, detail, peer->serial);
 }
 
@@ -402,16 +413,50 @@ static int start_attempt(coord_tasks *tasks, coord_task *task, coord_peer *peer,
         coord_timers_arm(tasks->timers, &task->timer, due) != P2C2R_OK) {
         /* The ASSIGN is out: count its slot until the peer answers or reports it gone. */
         detach_running(tasks, task);
-        coord_peers_zombie_add(peer, task->attempt_id);
+        coord_peers_zombie_add(tasks->peers, peer, task->attempt_id);
         task_end(tasks, task, P2C2R_E_NOMEM, "coordinator out of memory", NULL, NULL, NULL);
     }
     return P2C2R_OK;
 }
 
+/* Whether a comes before b among tasks that could run now: priority, then deadline, then
+ * arrival. */
+static bool more_urgent(const coord_qitem *a, const coord_qitem *b)
+{
+    if (a->priority != b->priority)
+        return a->priority > b->priority;
+    if (a->deadline_us != b->deadline_us)
+        return a->deadline_us < b->deadline_us;
+    return a->seq < b->seq;
+}
+
+/* The most urgent task whose class has a peer with room now, skipping blocked classes. */
+static coord_qitem *next_to_run(coord_tasks *tasks, uint64_t *blocked)
+{
+    coord_qitem *best = NULL;
+    uint64_t classes = coord_queue_classes(tasks->queue) & ~*blocked;
+    while (classes) {
+        uint32_t cls = (uint32_t)__builtin_ctzll(classes);
+        classes &= classes - 1;
+        coord_qitem *item = coord_queue_next(tasks->queue, cls);
+        const coord_task *t = TASK_OF_QITEM(item);
+        if (!coord_peers_available(tasks->peers, t->kind, t->mode, t->runtime)) {
+            *blocked |= 1ull << cls;
+            continue;
+        }
+        if (!best || more_urgent(item, best))
+            best = item;
+    }
+    return best;
+}
+
 void coord_tasks_dispatch(coord_tasks *tasks)
 {
+    /* Classes whose next task cannot go now: they wait, the others go on (a task no free
+     * peer can run never holds up one that a peer could run now). */
+    uint64_t blocked = 0;
     coord_qitem *item;
-    while ((item = coord_queue_peek(tasks->queue))) {
+    while ((item = next_to_run(tasks, &blocked))) {
         coord_task *task = TASK_OF_QITEM(item);
         uint64_t now = p2c2r__now_us();
         uint64_t need = estimate_mean(tasks, task->cls);
@@ -427,12 +472,25 @@ void coord_tasks_dispatch(coord_tasks *tasks)
             }
             continue;
         }
-        coord_peer *peer =
-            coord_peers_pick(tasks->peers, task->kind, task->tried, task->ntried, now);
-        if (!peer)
-            return; /* the head waits for a slot; strict order keeps priorities honest */
-        /* Leave the queue first: a lost peer found while assigning requeues its tasks. */
-        unqueue_task(tasks, task);
+        coord_select_task want = {
+            .kind = task->kind,
+            .mode = task->mode,
+            .runtime = task->runtime,
+            .memory_bytes = task->memory_bytes,
+            .now_us = now,
+            .deadline_us = item->deadline_us,
+            .cls = task->cls,
+            .cluster_mean_us = need,
+            .plan_hash = task->plan_hash,
+            .avoid = task->tried,
+            .navoid = task->ntried,
+        };
+        coord_peer *peer = coord_peers_pick(tasks->peers, &want);
+        if (!peer) {
+            blocked |= 1ull << item->cls; /* it waits for a peer that fits */
+            continue;
+        }
+        coord_queue_take(tasks->queue, item);
         int rc = start_attempt(tasks, task, peer, now);
         if (rc == P2C2R_OK)
             continue;
@@ -449,6 +507,23 @@ void coord_tasks_dispatch(coord_tasks *tasks)
 }
 
 /* ---- admission ---------------------------------------------------------------------- */
+
+/* What the task asks of its peer: mode, runtime, memory, and the filter table it will use
+ * (so that a peer holding it scores higher). */
+static void describe_needs(coord_task *task, const p2c2r_envelope *env)
+{
+    if (task->kind == P2C2R_KIND_UPSCALE) {
+        task->mode = env->upscale->mode ? (int)env->upscale->mode : P2C2R_MODE_FAST;
+        char name[P2C2R_UPSCALE_NAME_MAX];
+        p2c2r__upscale_plan_key(task->input.format, task->input.width, task->input.height,
+                                env->upscale->scale, (p2c2r_mode)task->mode, name);
+        task->plan_hash = name[0] ? coord_peers_table_hash(name) : 0;
+    }
+    if (env->needs) {
+        task->runtime = (int)env->needs->runtime;
+        task->memory_bytes = env->needs->memory_bytes;
+    }
+}
 
 void coord_tasks_admit(coord_tasks *tasks, coord_client *client, p2c2r_envelope_msg *msg)
 {
@@ -469,6 +544,10 @@ void coord_tasks_admit(coord_tasks *tasks, coord_client *client, p2c2r_envelope_
         rc = P2C2R_E_BUSY;
         detail = "coordinator queue is full (--max-queue)";
     }
+    if (rc == P2C2R_OK && client->tasks >= tasks->config.max_client_tasks) {
+        rc = P2C2R_E_BUSY;
+        detail = "client has as many unfinished tasks as it may (--max-client-tasks)";
+    }
     if (rc == P2C2R_OK && !coord_clients_budget(tasks->clients, client, size, &detail))
         rc = P2C2R_E_BUSY;
     coord_task *task = rc == P2C2R_OK ? calloc(1, sizeof *task) : NULL;
@@ -487,6 +566,7 @@ void coord_tasks_admit(coord_tasks *tasks, coord_client *client, p2c2r_envelope_
     task->kind = input.kind;
     task->input = input;
     task->cls = coord_estimate_class(input.kind, env, input.size);
+    describe_needs(task, env);
     task->submitted_us = now;
     task->qitem.priority = env->priority;
     task->qitem.deadline_us = now + env->deadline_us; /* bounded by task_validate() */
@@ -506,10 +586,11 @@ void coord_tasks_admit(coord_tasks *tasks, coord_client *client, p2c2r_envelope_
         task->keyed = zhashx_insert(tasks->by_key, &task->key, task) == 0;
 
     char why[200];
-    if (!coord_admission_check(tasks->admission, task->qitem.priority,
-                               estimate_mean(tasks, task->cls),
-                               coord_peers_capacity(tasks->peers, task->kind, now), now,
-                               task->qitem.deadline_us, why, sizeof why)) {
+    uint32_t qcls = queue_class(task);
+    uint64_t ahead = coord_queue_work_ahead(tasks->queue, qcls, task->qitem.priority, client);
+    uint64_t capacity = coord_peers_capacity(tasks->peers, task->kind, task->mode, task->runtime);
+    if (!coord_admission_check(tasks->admission, qcls, estimate_mean(tasks, task->cls), ahead,
+                               capacity, now, task->qitem.deadline_us, why, sizeof why)) {
         tasks->stats.shed++;
         task_end(tasks, task, P2C2R_E_DEADLINE, why, NULL, NULL, NULL);
         return;
@@ -545,7 +626,7 @@ static bool input_error(int status)
 static void on_input_error(coord_tasks *tasks, coord_task *task, coord_peer *peer, int status,
                            const char *detail)
 {
-    coord_health_released(&peer->health);
+    coord_peers_no_verdict(tasks->peers, peer, p2c2r__now_us());
     if (task->input_error && peer->serial != task->input_error_peer) {
         /* A second peer agrees: the input is at fault, and no peer is charged. */
         task_end(tasks, task, status, detail, NULL, NULL, NULL);
@@ -554,7 +635,8 @@ static void on_input_error(coord_tasks *tasks, coord_task *task, coord_peer *pee
     remember_tried(task, peer->serial);
     uint64_t now = p2c2r__now_us();
     if (time_for_another(tasks, task, now) &&
-        coord_peers_other_capable(tasks->peers, task->kind, task->tried, task->ntried, now) &&
+        coord_peers_other_capable(tasks->peers, task->kind, task->mode, task->runtime, task->tried,
+                                  task->ntried) &&
         queue_task(tasks, task) == P2C2R_OK) {
         /* One peer's word is not enough: a broken or hostile peer could fail every task
          * this way. Another peer runs it; if that one succeeds, this one is charged. */
@@ -583,13 +665,13 @@ static void on_result(coord_tasks *tasks, coord_task *task, coord_peer *peer,
         peer_fault(tasks, task, peer, rc, why);
         return;
     }
-    coord_health_success(&peer->health, peer->name, peer->slots);
+    coord_peers_success(tasks->peers, peer, task->cls, now - task->assigned_us, now);
     coord_estimates_add(tasks->estimates, task->cls, now - task->assigned_us);
     if (task->input_error) {
         coord_peer *liar = coord_peers_find_serial(tasks->peers, task->input_error_peer);
         if (liar)
-            coord_health_failure(&liar->health, liar->name, now,
-                                 "refused as bad an input another peer ran");
+            coord_peers_failure(tasks->peers, liar, now,
+                                "refused as bad an input another peer ran");
     }
     task_end(tasks, task, P2C2R_OK, "", msg->env->frame, msg->env->timing,
              msg->has_payload ? out : NULL);
@@ -606,7 +688,7 @@ void coord_tasks_on_answer(coord_tasks *tasks, coord_peer *peer, p2c2r_envelope_
     }
     coord_task *task = zhashx_lookup(tasks->running, &in->task_id);
     if (!task || task->peer != peer) {
-        if (coord_peers_zombie_remove(peer, in->task_id))
+        if (coord_peers_zombie_remove(tasks->peers, peer, in->task_id))
             log_debug("late answer from %s for attempt %" PRIu64 ": its slot is free again",
                       peer->name, in->task_id);
         else
@@ -628,7 +710,7 @@ void coord_tasks_on_answer(coord_tasks *tasks, coord_peer *peer, p2c2r_envelope_
     } else if (input_error(status)) {
         on_input_error(tasks, task, peer, status, in->detail);
     } else if (status == P2C2R_E_DEADLINE && now + DEADLINE_SLACK_US >= task->qitem.deadline_us) {
-        coord_health_released(&peer->health);
+        coord_peers_no_verdict(tasks->peers, peer, p2c2r__now_us());
         task_end(tasks, task, status, in->detail, NULL, NULL, NULL);
     } else {
         /* A deadline still ahead is not a reason: the peer gave up, as with any error. */
@@ -654,11 +736,11 @@ void coord_tasks_on_load(coord_tasks *tasks, coord_peer *peer, const p2c2r_envel
     size_t n = load->n_running < LOAD_MAX_RUNNING ? load->n_running : LOAD_MAX_RUNNING;
     if (env->instance != tasks->config.instance) {
         /* Everything it runs belongs to another coordinator: busy slots all the same. */
-        uint64_t foreign = (uint64_t)n + load->foreign_busy;
-        peer->foreign = foreign < peer->slots ? (uint32_t)foreign : peer->slots;
+        coord_peers_set_foreign(tasks->peers, peer, (uint64_t)n + load->foreign_busy,
+                                p2c2r__now_us());
         return;
     }
-    peer->foreign = load->foreign_busy < peer->slots ? load->foreign_busy : peer->slots;
+    coord_peers_set_foreign(tasks->peers, peer, load->foreign_busy, p2c2r__now_us());
     uint64_t running[LOAD_MAX_RUNNING];
     memcpy(running, load->running, n * sizeof *running);
     qsort(running, n, sizeof *running, compare_u64);
@@ -672,14 +754,14 @@ void coord_tasks_on_load(coord_tasks *tasks, coord_peer *peer, const p2c2r_envel
         if ((reconnected || task->attempt_id <= load->last_assigned) &&
             !bsearch(&task->attempt_id, running, n, sizeof *running, compare_u64)) {
             detach_running(tasks, task);
-            coord_health_released(&peer->health);
+            coord_peers_no_verdict(tasks->peers, peer, p2c2r__now_us());
             char why[160];
             snprintf(why, sizeof why, "peer %s no longer holds the task", peer->name);
             retry_or_end(tasks, task, P2C2R_E_PEERLOST, why, peer->serial);
         }
         task = next;
     }
-    coord_peers_zombies_reconcile(peer, running, n, load->last_assigned, reconnected);
+    coord_peers_zombies_reconcile(tasks->peers, peer, running, n, load->last_assigned, reconnected);
 }
 
 void coord_tasks_peer_lost(coord_tasks *tasks, coord_peer *peer, const char *why)
@@ -713,15 +795,15 @@ static void on_timer(coord_tasks *tasks, coord_task *task, uint64_t now)
     }
     coord_peer *peer = detach_running(tasks, task);
     /* The peer may still be running it: the slot stays taken until it says otherwise. */
-    coord_peers_zombie_add(peer, task->attempt_id);
+    coord_peers_zombie_add(tasks->peers, peer, task->attempt_id);
     char why[160];
     if (now >= task->qitem.deadline_us) {
         /* Charged only when the task had clearly enough time for what it usually takes. */
         uint64_t mean = estimate_mean(tasks, task->cls);
         if (mean && task->qitem.deadline_us - task->assigned_us > 2 * mean)
-            coord_health_failure(&peer->health, peer->name, now, "no answer by the deadline");
+            coord_peers_failure(tasks->peers, peer, now, "no answer by the deadline");
         else
-            coord_health_released(&peer->health);
+            coord_peers_no_verdict(tasks->peers, peer, p2c2r__now_us());
         snprintf(why, sizeof why, "no answer from peer %s by the deadline", peer->name);
         task_end(tasks, task, P2C2R_E_DEADLINE, why, NULL, NULL, NULL);
         return;
@@ -735,9 +817,8 @@ void coord_tasks_expire(coord_tasks *tasks, uint64_t now_us)
 {
     coord_qitem *item;
     while ((item = coord_queue_pop_expired(tasks->queue, now_us))) {
-        coord_task *task = TASK_OF_QITEM(item);
-        coord_admission_queued(tasks->admission, task->qitem.priority, -(int64_t)task->work_us);
-        task_end(tasks, task, P2C2R_E_DEADLINE, "deadline passed while queued", NULL, NULL, NULL);
+        task_end(tasks, TASK_OF_QITEM(item), P2C2R_E_DEADLINE, "deadline passed while queued", NULL,
+                 NULL, NULL);
     }
     coord_timer *timer;
     while ((timer = coord_timers_pop_due(tasks->timers, now_us)))
@@ -756,15 +837,12 @@ uint64_t coord_tasks_next_wakeup(const coord_tasks *tasks)
 void coord_tasks_drain(coord_tasks *tasks, int status, const char *detail)
 {
     coord_qitem *item;
-    while ((item = coord_queue_peek(tasks->queue))) {
-        coord_task *task = TASK_OF_QITEM(item);
-        unqueue_task(tasks, task);
-        task_end(tasks, task, status, detail, NULL, NULL, NULL);
-    }
+    while ((item = coord_queue_pop_expired(tasks->queue, UINT64_MAX)))
+        task_end(tasks, TASK_OF_QITEM(item), status, detail, NULL, NULL, NULL);
     coord_task *task;
     while ((task = zhashx_first(tasks->running))) {
         coord_peer *peer = detach_running(tasks, task);
-        coord_peers_zombie_add(peer, task->attempt_id);
+        coord_peers_zombie_add(tasks->peers, peer, task->attempt_id);
         task_end(tasks, task, status, detail, NULL, NULL, NULL);
     }
     /* What is left is parked, waiting for clients that will not come back in time now. */

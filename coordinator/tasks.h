@@ -35,6 +35,7 @@
 typedef struct coord_tasks_config {
     uint64_t instance;           /* the coordinator's incarnation */
     uint32_t max_queue;          /* queued tasks beyond which SUBMIT gets P2C2R_E_BUSY */
+    uint32_t max_client_tasks;   /* one client's unfinished tasks beyond which it gets BUSY */
     uint32_t max_attempts;       /* runs of one task on peers, at most */
     uint64_t attempt_timeout_us; /* an attempt unanswered this long is a peer failure; learnt
                                     service times shorten it for tasks known to be quick */

@@ -159,8 +159,8 @@ int coord_verify_result(coord_verify *v, const p2c2r_envelope *task, const coord
     *detail = "";
     if (result->status != P2C2R_OK)
         return wrong(detail, "RESULT carries a non-zero status");
-    if (in->kind == P2C2R_KIND_NOOP) {
-        /* noop echoes its input: anything else is not its answer. */
+    if (in->kind == P2C2R_KIND_NOOP || in->kind == P2C2R_KIND_SLEEP) {
+        /* noop and sleep echo their input: anything else is not their answer. */
         if (result_size != input_size || !echoes(v, input, result_payload, input_size))
             return wrong(detail, "noop result differs from its input");
         return P2C2R_OK;

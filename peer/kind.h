@@ -47,6 +47,7 @@ typedef struct peer_kind_ops {
 
 extern const peer_kind_ops peer_kind_upscale;
 extern const peer_kind_ops peer_kind_noop;
+extern const peer_kind_ops peer_kind_sleep;
 
 /* All kinds this peer runs, in common/task.h index order where the name matches. */
 extern const peer_kind_ops *const peer_kinds[];

@@ -6,6 +6,7 @@
 const peer_kind_ops *const peer_kinds[] = {
     &peer_kind_upscale,
     &peer_kind_noop,
+    &peer_kind_sleep,
 };
 const size_t peer_kinds_count = sizeof peer_kinds / sizeof peer_kinds[0];
 

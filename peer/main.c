@@ -27,11 +27,14 @@ static void usage(FILE *out)
         "                          between, shared by all slots (default: online cores)\n"
         "  --name NAME             name in the coordinator's logs (default host-pid)\n"
         "  --heartbeat-ms MS       heartbeat period (default 250)\n"
+        "  --kinds LIST            task kinds to run, comma-separated: upscale, noop, sleep\n"
+        "                          (default: all)\n"
         "  --log-level LEVEL       error, warn, info or debug (default info)\n"
         "  -h, --help              show this help\n\n"
         "Runs on the CPU, with the kinds: upscale (modes fast, bicubic, lanczos, quality;\n"
-        "scales 1-8), noop. The kernels use AVX2 where the CPU has it; P2C2R_SIMD=scalar\n"
-        "in the environment forces the portable path.\n"
+        "scales 1-8), noop (echo) and sleep (holds a slot, then echoes). The kernels use\n"
+        "AVX2 where the CPU has it; P2C2R_SIMD=scalar in the environment forces the\n"
+        "portable path.\n"
         "Prints 'p2c2r-peer ready' on stdout once its workers are up; stops on SIGINT\n"
         "or SIGTERM after finishing the tasks it holds.\n");
 }
@@ -59,6 +62,7 @@ int main(int argc, char **argv)
         {"threads", required_argument, NULL, 't'},
         {"name", required_argument, NULL, 'n'},
         {"heartbeat-ms", required_argument, NULL, 'b'},
+        {"kinds", required_argument, NULL, 'k'},
         {"log-level", required_argument, NULL, 'l'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -80,6 +84,9 @@ int main(int argc, char **argv)
             break;
         case 'n':
             config.name = optarg;
+            break;
+        case 'k':
+            config.kinds = optarg;
             break;
         case 'b':
             if (p2c2r__cliopt_u32(PROGRAM, "--heartbeat-ms", optarg, 10, 60000,

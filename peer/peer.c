@@ -14,6 +14,7 @@
 #include "common/log.h"
 #include "common/random.h"
 #include "common/task.h"
+#include "peer/caps.h"
 #include "peer/kind.h"
 #include "peer/resources.h"
 #include "peer/worker.h"
@@ -53,6 +54,9 @@ struct peer {
     uint64_t hello_backoff_us; /* wait before another hello while unregistered */
     uint64_t done;             /* tasks answered */
     peer_resources res;        /* thread pool and filter tables shared by the workers */
+    peer_caps caps;            /* what it runs and has, as told to the coordinator */
+    uint64_t echo_us;          /* the coordinator's clock in its last heartbeat (0: none) */
+    uint64_t echo_at_us;       /* when that heartbeat came, our clock */
     char told_names[HELLO_MAX_RESIDENT][P2C2R_UPSCALE_NAME_MAX]; /* tables last reported */
     size_t told_resident;                                        /* entries in told_names */
 };
@@ -97,7 +101,8 @@ static void fill_load(const peer *p, P2c2r__Wire__PeerLoad *load, uint64_t *ids)
  * first, an order that changes with every frame and says nothing to the coordinator). */
 typedef struct peer_report {
     P2c2r__Wire__PeerInfo info;                             /* points into the fields below */
-    char *kinds[8];                                         /* kind names */
+    char *kinds[PEER_CAPS_MAX_KINDS];                       /* kind names */
+    P2c2r__Wire__UpscaleMode modes[4];                      /* upscale modes */
     char names[HELLO_MAX_RESIDENT][P2C2R_UPSCALE_NAME_MAX]; /* resident tables */
     char *resident[HELLO_MAX_RESIDENT];                     /* pointers into names */
 } peer_report;
@@ -111,17 +116,9 @@ static void fill_report(const peer *p, peer_report *r)
 {
     static const P2c2r__Wire__PeerInfo empty = P2C2R__WIRE__PEER_INFO__INIT;
     r->info = empty;
-    size_t nkinds = peer_kinds_count < 8 ? peer_kinds_count : 8;
-    for (size_t i = 0; i < nkinds; i++)
-        r->kinds[i] = (char *)peer_kinds[i]->name;
+    peer_caps_fill(&p->caps, &r->info, r->kinds, r->modes);
     r->info.name = (char *)p->name;
-    r->info.kinds = r->kinds;
-    r->info.n_kinds = nkinds;
     r->info.slots = p->config.slots;
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    r->info.cpu_cores = cores > 0 ? (uint32_t)cores : 1;
-    r->info.runtime = "cpu";
-    r->info.simd = (char *)p2c2r__upscale_simd_name(p->res.simd);
     size_t held = peer_resources_resident(&p->res, r->names, HELLO_MAX_RESIDENT);
     r->info.n_resident = held < HELLO_MAX_RESIDENT ? held : HELLO_MAX_RESIDENT;
     qsort(r->names, r->info.n_resident, sizeof r->names[0], compare_names);
@@ -157,6 +154,12 @@ static void send_beat(peer *p)
     fill_report(p, &report);
     if (resident_changed(p, &report))
         env.peer = &report.info;
+    if (p->echo_us) {
+        /* Back with the time it waited here, so the coordinator measures the round trip. */
+        env.echo_us = p->echo_us;
+        env.held_us = p2c2r__now_us() - p->echo_at_us;
+        p->echo_us = 0;
+    }
     p2c2r__envelope_send(p->sock, NULL, 0, &env, NULL, ZMQ_DONTWAIT);
 }
 
@@ -231,7 +234,7 @@ static void on_assign(peer *p, p2c2r_envelope_msg *msg)
     const char *detail;
     int rc = p2c2r__task_validate(env, size, &detail);
     int kind = peer_kind_index(env->kind);
-    if (rc == P2C2R_OK && kind < 0) {
+    if (rc == P2C2R_OK && (kind < 0 || kind >= PEER_CAPS_MAX_KINDS || !p->caps.runs[kind])) {
         rc = P2C2R_E_UNSUPPORTED;
         detail = "this peer does not run that kind";
     }
@@ -289,6 +292,8 @@ static void on_coordinator(peer *p)
         if (!p->registered)
             log_info("registered with coordinator instance %016" PRIx64, p->instance);
         p->registered = true;
+        p->echo_us = msg.env->echo_us;
+        p->echo_at_us = p2c2r__now_us();
         p->hello_backoff_us = p->config.heartbeat_ms * 1000ull;
         break;
     case P2C2R__WIRE__MSG_TYPE__ERROR:
@@ -396,6 +401,12 @@ peer *peer_new(const peer_config *config, int *err)
     rc = peer_resources_init(&p->res, config->threads);
     if (rc != P2C2R_OK)
         goto fail;
+    const char *bad = NULL;
+    rc = peer_caps_detect(&p->caps, config->kinds, p2c2r__upscale_simd_name(p->res.simd), &bad);
+    if (rc != P2C2R_OK) {
+        log_error("--kinds: this peer has no task kind '%s'", bad);
+        goto fail;
+    }
     rc = P2C2R_E_NOMEM;
     for (uint32_t w = 0; w < config->slots; w++) {
         p->workers[w] = peer_worker_new(&p->res);

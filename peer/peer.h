@@ -18,11 +18,13 @@ typedef struct peer_config {
     uint32_t slots;          /* worker threads = tasks at once */
     uint32_t threads;        /* threads one task's work is shared between (1..256) */
     uint32_t heartbeat_ms;   /* heartbeat period */
+    const char *kinds;       /* task kinds to run, comma-separated (NULL: all it has) */
 } peer_config;
 
 typedef struct peer peer;
 
-/* Start the workers and connect. NULL with *err set on failure. */
+/* Start the workers and connect. NULL with *err set on failure (P2C2R_E_INVAL for a kind
+ * in config->kinds the peer does not have). */
 peer *peer_new(const peer_config *config, int *err);
 /* Says goodbye to the coordinator if connected, stops the workers. Accepts NULL. */
 void peer_destroy(peer **p);

@@ -6,7 +6,7 @@ set -euo pipefail
 P2C2R_PACKAGES=(
   build-essential pkg-config meson ninja-build
   libzmq3-dev libczmq-dev libprotobuf-c-dev protobuf-c-compiler
-  libzstd-dev libturbojpeg0-dev libjpeg62-turbo-dev
+  libzstd-dev libturbojpeg0-dev libxxhash-dev libjpeg62-turbo-dev
   libswscale-dev               # bench only: the upscale kernels are compared with it
   plasma-workspace-wallpapers  # sample frames: real photographs and renders
   python3                      # counts test results

@@ -51,6 +51,9 @@ typedef struct p2c2r_upscale_desc {
     uint32_t jpeg_quality;           /* 1..100 (default 90) */
     uint32_t priority;               /* larger runs first (default 0) */
     uint32_t deadline_ms;            /* budget from submit() to result (default 100) */
+    p2c2r_runtime runtime;           /* where it may run (default: any peer) */
+    uint64_t memory_bytes;           /* memory it will use on the peer, 0: not stated; only
+                                        peers with that much free are chosen */
 } p2c2r_upscale_desc;
 
 /* Create a client and start its I/O thread. Returns NULL with *err set on failure
@@ -79,6 +82,11 @@ int p2c2r_submit_upscale(p2c2r_client *client, const p2c2r_upscale_desc *desc, c
 /* Submit a `noop` task: the peer echoes the payload. For measuring the cluster itself. */
 int p2c2r_submit_noop(p2c2r_client *client, const void *data, size_t size, uint32_t deadline_ms,
                       uint64_t *task_id);
+
+/* Submit a `sleep` task: the peer holds a slot for sleep_ms (0..60000), then echoes the
+ * payload. For testing how a cluster schedules slow and mixed work. */
+int p2c2r_submit_sleep(p2c2r_client *client, uint32_t sleep_ms, const void *data, size_t size,
+                       uint32_t deadline_ms, uint64_t *task_id);
 
 /* Wait up to timeout_ms (0: do not wait, -1: forever) for the next finished task.
  * Returns P2C2R_OK and a result the caller must free, or P2C2R_E_TIMEOUT when none came. */

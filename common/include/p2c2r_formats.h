@@ -1,7 +1,8 @@
 /* p2c2r_formats.h: codecs, pixel layouts and upscale modes, as numbered on the wire.
  *
  * Dependency-free and owned by common/, like p2c2r_error.h: the image code in common/ and
- * the SDK's public header p2c2r.h (which includes this one) share these names. Each value
+ * the SDK's public header p2c2r.h (which includes this one) share these names, with the
+ * runtimes a task may ask for. Each value
  * equals the wire enum of the same name in proto/p2c2r.proto and never changes.
  */
 #ifndef P2C2R_FORMATS_H
@@ -35,6 +36,13 @@ typedef enum p2c2r_mode {
     P2C2R_MODE_LANCZOS = 3, /* Lanczos-3 */
     P2C2R_MODE_QUALITY = 4, /* edge-adaptive upsampling plus sharpening */
 } p2c2r_mode;
+
+/* Where a task may run. Values match the wire enum Runtime. */
+typedef enum p2c2r_runtime {
+    P2C2R_RUNTIME_ANY = 0,  /* whichever peer runs it best */
+    P2C2R_RUNTIME_CPU = 1,  /* a CPU peer only */
+    P2C2R_RUNTIME_CUDA = 2, /* a GPU (CUDA) peer only */
+} p2c2r_runtime;
 
 #ifdef __cplusplus
 }

@@ -48,6 +48,17 @@ p2c2r_simd p2c2r__upscale_simd(void)
     return P2C2R_SIMD_SCALAR;
 }
 
+void p2c2r__upscale_plan_key(p2c2r_pixel_format format, uint32_t width, uint32_t height,
+                             uint32_t scale, p2c2r_mode mode, char name[P2C2R_UPSCALE_NAME_MAX])
+{
+    name[0] = '\0';
+    if ((unsigned)format >= sizeof plan_layouts / sizeof plan_layouts[0] ||
+        !plan_layouts[format].name || mode < P2C2R_MODE_FAST || mode > P2C2R_MODE_QUALITY)
+        return;
+    snprintf(name, P2C2R_UPSCALE_NAME_MAX, "%s %s %ux%u x%u", mode_names[mode],
+             plan_layouts[format].name, width, height, scale);
+}
+
 const char *p2c2r__upscale_simd_name(p2c2r_simd simd)
 {
     return simd == P2C2R_SIMD_AVX2 ? "avx2" : "scalar";
@@ -180,8 +191,7 @@ int p2c2r__upscale_plan_new(p2c2r_pixel_format format, uint32_t width, uint32_t 
     p->scale = scale;
     p->nplanes = l->nplanes;
     p->row_align = l->nplanes == 3 ? 1u << l->shift_y : 1;
-    snprintf(p->name, sizeof p->name, "%s %s %ux%u x%u", mode_names[mode], l->name, width, height,
-             scale);
+    p2c2r__upscale_plan_key(format, width, height, scale, mode, p->name);
     for (uint32_t i = 0; i < l->nplanes; i++) {
         uint32_t sx = i ? l->shift_x : 0, sy = i ? l->shift_y : 0;
         upscale_plane_plan *pp = &p->plane[i];

@@ -74,6 +74,12 @@ void p2c2r__upscale_plan_destroy(const p2c2r_upscale_plan **plan);
 int p2c2r__upscale_plan_is(const p2c2r_upscale_plan *plan, p2c2r_pixel_format format,
                            uint32_t width, uint32_t height, uint32_t scale, p2c2r_mode mode);
 
+/* The name a plan for these arguments has ("lanczos yuv420p 960x540 x2"), written into
+ * name; "" for an unknown format or mode. The coordinator computes it for a task to find
+ * the peers that hold the plan. */
+void p2c2r__upscale_plan_key(p2c2r_pixel_format format, uint32_t width, uint32_t height,
+                             uint32_t scale, p2c2r_mode mode, char name[P2C2R_UPSCALE_NAME_MAX]);
+
 /* Name of a plan ("lanczos yuv420p 960x540 x2"), for logs and the peer's resident list. */
 const char *p2c2r__upscale_plan_name(const p2c2r_upscale_plan *plan);
 /* Bytes the plan holds, what the cache counts against its bound. */

@@ -18,32 +18,21 @@ static void admission(void)
     char why[200] = "";
     uint64_t now = 1000000;
     /* Nothing known or no peer: admitted. */
-    CHECK(coord_admission_check(a, 0, 0, 1, now, now + 1, why, sizeof why));
-    CHECK(coord_admission_check(a, 0, 50 * MS, 0, now, now + 1, why, sizeof why));
-    /* 10 ms tasks, one slot: 9 queued ahead still fit in 100 ms, 10 do not. */
-    for (int i = 0; i < 9; i++)
-        coord_admission_queued(a, 0, 10 * MS);
-    CHECK(coord_admission_check(a, 0, 10 * MS, 1, now, now + 100 * MS, why, sizeof why));
-    coord_admission_queued(a, 0, 10 * MS);
-    CHECK(!coord_admission_check(a, 0, 10 * MS, 1, now, now + 100 * MS, why, sizeof why));
+    CHECK(coord_admission_check(a, 0, 0, 0, 1, now, now + 1, why, sizeof why));
+    CHECK(coord_admission_check(a, 0, 50 * MS, 0, 0, now, now + 1, why, sizeof why));
+    /* 10 ms tasks, one slot: 90 ms of work ahead still fits in 100 ms, 100 ms does not. */
+    CHECK(coord_admission_check(a, 0, 10 * MS, 90 * MS, 1, now, now + 100 * MS, why, sizeof why));
+    CHECK(!coord_admission_check(a, 0, 10 * MS, 100 * MS, 1, now, now + 100 * MS, why, sizeof why));
     CHECK(strstr(why, "100 ms of work ahead on 1 slot(s)") != NULL);
     /* Two slots halve the wait. */
-    CHECK(coord_admission_check(a, 0, 10 * MS, 2, now, now + 100 * MS, why, sizeof why));
-    /* Higher priorities do not wait for lower ones; lower ones wait for all. */
-    CHECK(coord_admission_check(a, 5, 10 * MS, 1, now, now + 20 * MS, why, sizeof why));
-    CHECK(coord_admission_check(a, 0, 10 * MS, 2, now, now + 60 * MS, why, sizeof why));
-    coord_admission_queued(a, 5, 15 * MS);
-    CHECK(!coord_admission_check(a, 5, 10 * MS, 1, now, now + 20 * MS, why, sizeof why));
-    CHECK(!coord_admission_check(a, 0, 10 * MS, 2, now, now + 60 * MS, why, sizeof why));
-    /* Half the running work counts as still to do. */
-    coord_admission_queued(a, 5, -15 * (int64_t)MS);
-    for (int i = 0; i < 10; i++)
-        coord_admission_queued(a, 0, -10 * (int64_t)MS);
-    coord_admission_running(a, 40 * MS);
-    CHECK(coord_admission_check(a, 0, 10 * MS, 1, now, now + 30 * MS, why, sizeof why));
-    CHECK(!coord_admission_check(a, 0, 10 * MS, 1, now, now + 29 * MS, why, sizeof why));
-    coord_admission_running(a, -40 * (int64_t)MS);
-    CHECK(coord_admission_check(a, 0, 10 * MS, 1, now, now + 10 * MS, why, sizeof why));
+    CHECK(coord_admission_check(a, 0, 10 * MS, 100 * MS, 2, now, now + 100 * MS, why, sizeof why));
+    /* Half the running work of its class counts as still to do; other classes do not. */
+    coord_admission_running(a, 4, 40 * MS);
+    CHECK(coord_admission_check(a, 4, 10 * MS, 0, 1, now, now + 30 * MS, why, sizeof why));
+    CHECK(!coord_admission_check(a, 4, 10 * MS, 0, 1, now, now + 29 * MS, why, sizeof why));
+    CHECK(coord_admission_check(a, 5, 10 * MS, 0, 1, now, now + 10 * MS, why, sizeof why));
+    coord_admission_running(a, 4, -40 * (int64_t)MS);
+    CHECK(coord_admission_check(a, 4, 10 * MS, 0, 1, now, now + 10 * MS, why, sizeof why));
     coord_admission_destroy(&a);
     CHECK(a == NULL);
 }

@@ -1,5 +1,7 @@
-/* queue_test: coord_queue checked against a plain-array reference.
+/* queue_test: coord_queue checked against a plain-array reference, then its turns.
  *
+ * (1)-(5): one class, one owner, where dispatch order must be (priority, deadline,
+ * arrival) exactly, and the deadline heap must agree with a sorted reference.
  * The reference is deliberately naive (a list of live items, searched linearly or sorted with
  * qsort) and its orderings are written here again as three-way comparisons, so a mistake in
  * the queue's comparators or heap maintenance cannot hide behind the same mistake in the
@@ -59,15 +61,24 @@ static void random_keys(coord_qitem *item, uint64_t seq, uint64_t *rng)
     item->seq = seq;
 }
 
+/* Take what class 0 serves next, as the coordinator's dispatch does. */
+static coord_qitem *pop_next(coord_queue *q)
+{
+    coord_qitem *item = coord_queue_next(q, 0);
+    if (item)
+        coord_queue_take(q, item);
+    return item;
+}
+
 /* Check peek, next_deadline and size against the reference. When n > 0, also give the
  * reference's next item in each order (indices into live), found in one pass because this
  * scan is most of the test's running time. */
-static bool ref_agrees(const coord_queue *q, coord_qitem *const *live, size_t n, size_t *first,
+static bool ref_agrees(coord_queue *q, coord_qitem *const *live, size_t n, size_t *first,
                        size_t *earliest)
 {
     bool ok = coord_queue_size(q) == n;
     if (n == 0) {
-        ok = ok && coord_queue_peek(q) == NULL && coord_queue_next_deadline(q) == UINT64_MAX;
+        ok = ok && coord_queue_next(q, 0) == NULL && coord_queue_next_deadline(q) == UINT64_MAX;
     } else {
         *first = *earliest = 0;
         for (size_t i = 1; i < n; i++) {
@@ -76,7 +87,7 @@ static bool ref_agrees(const coord_queue *q, coord_qitem *const *live, size_t n,
             if (ref_deadline_cmp(&live[i], &live[*earliest]) < 0)
                 *earliest = i;
         }
-        ok = ok && coord_queue_peek(q) == live[*first] &&
+        ok = ok && coord_queue_next(q, 0) == live[*first] &&
              coord_queue_next_deadline(q) == live[*earliest]->deadline_us;
     }
     CHECK(ok);
@@ -119,7 +130,7 @@ static void test_random_against_reference(void)
             goto out;
         uint64_t kind = testutil_rand(&rng) % 20;
         if (kind < 14) {
-            coord_qitem *got = coord_queue_pop(q);
+            coord_qitem *got = pop_next(q);
             CHECK(got == live[first]);
             if (got != live[first])
                 goto out;
@@ -147,13 +158,13 @@ static void test_random_against_reference(void)
 
     qsort(live, nlive, sizeof *live, ref_order_cmp);
     for (size_t i = 0; i < nlive; i++) {
-        coord_qitem *got = coord_queue_pop(q);
+        coord_qitem *got = pop_next(q);
         CHECK(got == live[i]);
         if (got != live[i])
             goto out;
     }
     CHECK(coord_queue_size(q) == 0);
-    CHECK(coord_queue_pop(q) == NULL);
+    CHECK(pop_next(q) == NULL);
 out:
     coord_queue_destroy(&q);
     free(live);
@@ -203,8 +214,8 @@ static void test_pop_expired(void)
     /* Dispatch order now yields exactly the unexpired items, in order. */
     qsort(rest, nrest, sizeof *rest, ref_order_cmp);
     for (size_t i = 0; i < nrest; i++)
-        CHECK(coord_queue_pop(q) == rest[i]);
-    CHECK(coord_queue_pop(q) == NULL);
+        CHECK(pop_next(q) == rest[i]);
+    CHECK(pop_next(q) == NULL);
     coord_queue_destroy(&q);
 }
 
@@ -217,7 +228,7 @@ static void drain_both_ways(coord_queue *q, coord_qitem **live, size_t nlive)
         if (!ref_agrees(q, live, nlive, &first, &earliest))
             return;
         size_t want = by_order ? first : earliest;
-        coord_qitem *got = by_order ? coord_queue_pop(q) : coord_queue_pop_expired(q, UINT64_MAX);
+        coord_qitem *got = by_order ? pop_next(q) : coord_queue_pop_expired(q, UINT64_MAX);
         CHECK(got == live[want]);
         if (got != live[want])
             return;
@@ -279,17 +290,17 @@ static void test_empty(void)
         return;
     for (int round = 0; round < 2; round++) {
         CHECK(coord_queue_size(q) == 0);
-        CHECK(coord_queue_peek(q) == NULL);
-        CHECK(coord_queue_pop(q) == NULL);
+        CHECK(coord_queue_next(q, 0) == NULL);
+        CHECK(pop_next(q) == NULL);
         CHECK(coord_queue_pop_expired(q, UINT64_MAX) == NULL);
         CHECK(coord_queue_next_deadline(q) == UINT64_MAX);
 
         CHECK_RC(coord_queue_push(q, &item), P2C2R_OK);
         CHECK(coord_queue_size(q) == 1);
-        CHECK(coord_queue_peek(q) == &item);
+        CHECK(coord_queue_next(q, 0) == &item);
         CHECK(coord_queue_next_deadline(q) == 42);
         CHECK(coord_queue_pop_expired(q, 41) == NULL);
-        CHECK(coord_queue_pop(q) == &item);
+        CHECK(pop_next(q) == &item);
     }
     coord_queue_destroy(&q);
 }
@@ -315,9 +326,108 @@ static void test_destroy(void)
     CHECK(items[1].priority == 2);
 }
 
+/* (6) Owners of one priority take turns: each may send a quantum of estimated work per
+ * turn, so a flooding owner does not starve another, and an owner of big tasks gets as
+ * much work through as one of small ones. */
+static void test_turns(void)
+{
+    enum { NA = 200, NB = 20 };
+    static coord_qitem a[NA], b[NB];
+    int owner_a, owner_b; /* only their addresses matter */
+    coord_queue *q = coord_queue_new();
+    CHECK(q != NULL);
+    if (!q)
+        return;
+    /* A arrives first with many small tasks (1 ms), then B with a few 5 ms ones. */
+    for (int i = 0; i < NA; i++) {
+        a[i] = (coord_qitem){.deadline_us = 1000 + (uint64_t)i,
+                             .seq = (uint64_t)i,
+                             .owner = &owner_a,
+                             .cost_us = 1000};
+        CHECK_RC(coord_queue_push(q, &a[i]), P2C2R_OK);
+    }
+    for (int i = 0; i < NB; i++) {
+        b[i] = (coord_qitem){.deadline_us = 5000 + (uint64_t)i,
+                             .seq = (uint64_t)(NA + i),
+                             .owner = &owner_b,
+                             .cost_us = 5000};
+        CHECK_RC(coord_queue_push(q, &b[i]), P2C2R_OK);
+    }
+    /* Turns of 10 ms: 10 of A's, then 2 of B's, over and over, each in its own order. */
+    int na = 0, nb = 0;
+    for (int round = 0; round < 10; round++) {
+        for (int k = 0; k < 10; k++)
+            CHECK(pop_next(q) == &a[na++]);
+        for (int k = 0; k < 2; k++)
+            CHECK(pop_next(q) == &b[nb++]);
+    }
+    CHECK(nb == NB);
+    /* B has nothing left: A goes on alone. */
+    while (na < NA)
+        CHECK(pop_next(q) == &a[na++]);
+    CHECK(coord_queue_size(q) == 0);
+
+    /* A higher priority goes first whoever's turn it is. */
+    coord_qitem low = {.deadline_us = 1, .seq = 1, .owner = &owner_a};
+    coord_qitem high = {.priority = 1, .deadline_us = 9, .seq = 2, .owner = &owner_b};
+    CHECK_RC(coord_queue_push(q, &low), P2C2R_OK);
+    CHECK_RC(coord_queue_push(q, &high), P2C2R_OK);
+    CHECK(pop_next(q) == &high);
+    CHECK(pop_next(q) == &low);
+    coord_queue_destroy(&q);
+}
+
+/* (7) Classes are served on their own; the work ahead of a newcomer counts higher
+ * priorities whole and its own priority's turns. */
+static void test_classes_and_work(void)
+{
+    int owner_a, owner_b, owner_c;
+    coord_qitem x = {.cls = 3, .deadline_us = 5, .seq = 1, .owner = &owner_a, .cost_us = 2000};
+    coord_qitem y = {.cls = 7, .deadline_us = 9, .seq = 2, .owner = &owner_a, .cost_us = 2000};
+    coord_qitem hi = {
+        .cls = 3, .priority = 2, .deadline_us = 9, .seq = 3, .owner = &owner_b, .cost_us = 4000};
+    coord_qitem b1 = {.cls = 3, .deadline_us = 9, .seq = 4, .owner = &owner_b, .cost_us = 6000};
+    coord_queue *q = coord_queue_new();
+    CHECK(q != NULL);
+    if (!q)
+        return;
+    CHECK(coord_queue_classes(q) == 0);
+    CHECK_RC(coord_queue_push(q, &x), P2C2R_OK);
+    CHECK_RC(coord_queue_push(q, &y), P2C2R_OK);
+    CHECK(coord_queue_classes(q) == ((1ull << 3) | (1ull << 7)));
+    CHECK(coord_queue_next(q, 3) == &x && coord_queue_next(q, 7) == &y);
+    CHECK(coord_queue_next(q, 5) == NULL);
+    CHECK_RC(coord_queue_push(q, &hi), P2C2R_OK);
+    CHECK_RC(coord_queue_push(q, &b1), P2C2R_OK);
+    /* Class 3, priority 0, owner a (2 ms queued) vs owner b (6 ms): a's newcomer waits for
+     * the 4 ms above, its own 2 ms, and b's 6 ms, less than the one 10 ms turn b may take
+     * before a's. */
+    CHECK(coord_queue_work_ahead(q, 3, 0, &owner_a) == 4000 + 2000 + 6000);
+    /* A new owner: everything queued at its priority is someone else's. */
+    CHECK(coord_queue_work_ahead(q, 3, 0, &owner_c) == 4000 + 8000);
+    CHECK(coord_queue_work_ahead(q, 3, 2, &owner_c) == 4000 + 0);
+    CHECK(coord_queue_work_ahead(q, 7, 0, &owner_c) == 2000);
+    coord_queue_remove(q, &y);
+    CHECK(coord_queue_classes(q) == (1ull << 3));
+    /* A flood from b (a second of work) counts one turn, 10 ms, against c's newcomer. */
+    static coord_qitem flood[500];
+    for (int i = 0; i < 500; i++) {
+        flood[i] = (coord_qitem){.cls = 3,
+                                 .deadline_us = 100,
+                                 .seq = (uint64_t)(10 + i),
+                                 .owner = &owner_b,
+                                 .cost_us = 2000};
+        CHECK_RC(coord_queue_push(q, &flood[i]), P2C2R_OK);
+    }
+    CHECK(coord_queue_work_ahead(q, 3, 0, &owner_c) == 4000 + 2 * COORD_QUEUE_QUANTUM_US);
+    coord_queue_destroy(&q);
+}
+
 int main(void)
 {
     test_random_against_reference();
+    test_turns();
+    test_classes_and_work();
     test_pop_expired();
     test_remove_middle();
     test_empty();
