@@ -369,18 +369,19 @@ coord_qitem *coord_queue_next(coord_queue *q, uint32_t cls)
     return c->levels[0]->turn->items.items[0];
 }
 
-void coord_queue_take(coord_queue *q, coord_qitem *item)
+void coord_queue_take(coord_queue *q, coord_qitem *item, uint64_t cost_us)
 {
     queue_owner *qo = item->qo;
     queue_level *level = qo->level;
     bool last = qo->items.len == 1;
-    qo->deficit_us -= (int64_t)cost_of(item);
+    qo->deficit_us -= (int64_t)(cost_us ? cost_us : COORD_QUEUE_DEFAULT_COST_US);
     coord_queue_remove(q, item);
     if (last)
         return; /* the owner left the ring with its last item */
-    /* Its quantum is spent: the next owner's turn, and a new quantum for its next one. */
+    /* Its quantum is spent: the next owner's turn, and a fresh quantum for its next one
+     * (a turn always lets one task through, so a big task does not leave a debt). */
     if (qo->deficit_us <= 0 && level->turn == qo) {
-        qo->deficit_us += COORD_QUEUE_QUANTUM_US;
+        qo->deficit_us = COORD_QUEUE_QUANTUM_US;
         level->turn = qo->next;
     }
 }

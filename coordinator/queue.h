@@ -6,11 +6,11 @@
  * blocking); the caller compares the classes' next tasks (coord_queue_next()).
  *
  * Within a class, a higher priority always goes first. Within a priority, the clients
- * (owners) whose tasks wait take turns by deficit round robin: each turn an owner may send
- * up to COORD_QUEUE_QUANTUM_US of estimated work (a task's cost), so a client flooding
- * the coordinator gets its share and no more, and one with big tasks gets as much time as
- * one with small ones, not as many tasks. Each owner's own tasks go earliest deadline
- * first, then in arrival order.
+ * (owners) whose tasks wait take turns, round robin by work: each turn an owner sends
+ * tasks until it has sent COORD_QUEUE_QUANTUM_US of estimated work (a task's cost), at
+ * least one. A client flooding the coordinator gets its turns and no more, and one with
+ * small tasks gets about as much time as one with big ones (each at least a task a turn).
+ * Each owner's own tasks go earliest deadline first, then in arrival order.
  *
  * A second heap orders every task by deadline alone, so that tasks that expire while
  * waiting are found in O(log n) and answered at their deadline.
@@ -28,9 +28,10 @@
 
 /* Classes a queue serves, numbered 0..COORD_QUEUE_CLASSES-1 by the caller. */
 #define COORD_QUEUE_CLASSES         64
-/* Estimated work an owner may send per turn, and the cost of a task with no estimate. */
+/* Estimated work an owner may send per turn, and the cost of a task with no estimate: a
+ * whole turn, so that before anything is known owners alternate task by task. */
 #define COORD_QUEUE_QUANTUM_US      10000u
-#define COORD_QUEUE_DEFAULT_COST_US 1000u
+#define COORD_QUEUE_DEFAULT_COST_US COORD_QUEUE_QUANTUM_US
 
 struct queue_owner;
 
@@ -65,8 +66,10 @@ uint64_t coord_queue_classes(const coord_queue *queue);
  * owner's earliest deadline), or NULL when the class is empty. */
 coord_qitem *coord_queue_next(coord_queue *queue, uint32_t cls);
 /* Remove an item coord_queue_next() returned because it is being served: its owner is
- * charged its cost, and the turn passes when the owner's quantum is spent. */
-void coord_queue_take(coord_queue *queue, coord_qitem *item);
+ * charged cost_us (what the task is expected to take now, which may have been learnt
+ * since it was queued; 0: unknown), and the turn passes when the owner's quantum is
+ * spent. */
+void coord_queue_take(coord_queue *queue, coord_qitem *item, uint64_t cost_us);
 
 /* Remove and return an item whose deadline_us <= now_us (the earliest), or NULL. */
 coord_qitem *coord_queue_pop_expired(coord_queue *queue, uint64_t now_us);

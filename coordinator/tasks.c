@@ -399,6 +399,8 @@ static int start_attempt(coord_tasks *tasks, coord_task *task, coord_peer *peer,
     env.deadline_us = task->qitem.deadline_us - now;
     env.frame = task->env->frame;
     env.upscale = task->env->upscale;
+    env.sleep = task->env->sleep;
+    env.needs = task->env->needs;
     int rc = coord_link_assign(tasks->link, peer, &env, task->has_payload ? &task->payload : NULL);
     if (rc != P2C2R_OK)
         return rc;
@@ -490,7 +492,7 @@ void coord_tasks_dispatch(coord_tasks *tasks)
             blocked |= 1ull << item->cls; /* it waits for a peer that fits */
             continue;
         }
-        coord_queue_take(tasks->queue, item);
+        coord_queue_take(tasks->queue, item, need);
         int rc = start_attempt(tasks, task, peer, now);
         if (rc == P2C2R_OK)
             continue;

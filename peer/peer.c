@@ -25,6 +25,9 @@
  * keeps saying "unknown peer" gets one hello per period at first and fewer after. */
 #define HELLO_BACKOFF_MAX_US (2000ull * 1000u)
 
+/* Heartbeats between two that carry PeerInfo (free memory) when nothing else changed. */
+#define BEATS_PER_INFO 16
+
 /* Most filter-table names a hello lists: with a full load report they must still fit in
  * one envelope (P2C2R_ENVELOPE_MAX_BYTES). */
 #define HELLO_MAX_RESIDENT 16
@@ -57,6 +60,7 @@ struct peer {
     peer_caps caps;            /* what it runs and has, as told to the coordinator */
     uint64_t echo_us;          /* the coordinator's clock in its last heartbeat (0: none) */
     uint64_t echo_at_us;       /* when that heartbeat came, our clock */
+    uint32_t beats_since_info; /* heartbeats sent without PeerInfo */
     char told_names[HELLO_MAX_RESIDENT][P2C2R_UPSCALE_NAME_MAX]; /* tables last reported */
     size_t told_resident;                                        /* entries in told_names */
 };
@@ -152,8 +156,11 @@ static void send_beat(peer *p)
     env.load = &load;
     peer_report report;
     fill_report(p, &report);
-    if (resident_changed(p, &report))
+    /* PeerInfo again when its tables changed, and now and then for its free memory. */
+    if (resident_changed(p, &report) || ++p->beats_since_info >= BEATS_PER_INFO) {
         env.peer = &report.info;
+        p->beats_since_info = 0;
+    }
     if (p->echo_us) {
         /* Back with the time it waited here, so the coordinator measures the round trip. */
         env.echo_us = p->echo_us;

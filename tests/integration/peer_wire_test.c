@@ -2,7 +2,8 @@
  * hand. Its hello carries its capabilities (slots, SIMD level) and an empty load report;
  * while it runs a task its heartbeats list that task's id; its RESULT echoes the
  * instance of the ASSIGN it answers; afterwards its heartbeats say the task is no longer
- * running, with the last id it was given, and report the filter table it now holds. */
+ * running, with the last id it was given, and report the filter table it now holds. The
+ * clock value in the coordinator's heartbeat comes back once, for the round trip. */
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 
 #define INSTANCE 0x1111222233334444ull
 #define TASK_ID  7u
+#define ECHO     123456789u
 
 static void send_to(void *router, const p2c2r_envelope_msg *from, p2c2r_envelope *env,
                     const void *payload, size_t size)
@@ -48,7 +50,7 @@ int main(void)
     CHECK(cluster_add_peer(&cl, args) >= 0);
 
     bool hello = false, assigned = false, seen_running = false, result = false;
-    bool seen_done = false, seen_resident = false;
+    bool seen_done = false, seen_resident = false, echoed = false;
     uint64_t until = p2c2r__now_us() + 60000000u;
     while (p2c2r__now_us() < until && !(result && seen_done && seen_resident)) {
         zmq_pollitem_t item = {router, 0, ZMQ_POLLIN, 0};
@@ -71,6 +73,7 @@ int main(void)
             p2c2r_envelope beat;
             p2c2r__envelope_init(&beat, P2C2R__WIRE__MSG_TYPE__HEARTBEAT);
             beat.instance = INSTANCE;
+            beat.echo_us = ECHO;
             send_to(router, &msg, &beat, NULL, 0);
             /* Quality mode at 2x of a wallpaper: long enough for several heartbeats. */
             P2c2r__Wire__Frame frame = P2C2R__WIRE__FRAME__INIT;
@@ -90,6 +93,12 @@ int main(void)
             assigned = true;
         } else if (in->type == P2C2R__WIRE__MSG_TYPE__HEARTBEAT && assigned && load) {
             CHECK(in->instance == INSTANCE);
+            /* The clock value of our heartbeat comes back once, with the time it was held
+             * (at most a heartbeat period, 50 ms, plus scheduling). */
+            if (in->echo_us) {
+                CHECK(in->echo_us == ECHO && !echoed && in->held_us < 1000000u);
+                echoed = true;
+            }
             if (!result && load->n_running == 1 && load->running[0] == TASK_ID)
                 seen_running = true;
             if (result && load->n_running == 0 && load->last_assigned == TASK_ID)
@@ -112,9 +121,9 @@ int main(void)
         p2c2r__envelope_msg_close(&msg);
     }
     printf("hello %d, heartbeats listed the running task %d, result %d, then not running %d, "
-           "resident table reported %d\n",
-           hello, seen_running, result, seen_done, seen_resident);
-    CHECK(hello && seen_running && result && seen_done && seen_resident);
+           "resident table reported %d, clock echoed %d\n",
+           hello, seen_running, result, seen_done, seen_resident, echoed);
+    CHECK(hello && seen_running && result && seen_done && seen_resident && echoed);
     CHECK(cluster_stop(&cl) == 0);
     zmq_close(router);
     zmq_ctx_term(ctx);

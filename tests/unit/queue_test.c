@@ -66,7 +66,7 @@ static coord_qitem *pop_next(coord_queue *q)
 {
     coord_qitem *item = coord_queue_next(q, 0);
     if (item)
-        coord_queue_take(q, item);
+        coord_queue_take(q, item, item->cost_us);
     return item;
 }
 
@@ -400,8 +400,8 @@ static void test_classes_and_work(void)
     CHECK_RC(coord_queue_push(q, &hi), P2C2R_OK);
     CHECK_RC(coord_queue_push(q, &b1), P2C2R_OK);
     /* Class 3, priority 0, owner a (2 ms queued) vs owner b (6 ms): a's newcomer waits for
-     * the 4 ms above, its own 2 ms, and b's 6 ms, less than the one 10 ms turn b may take
-     * before a's. */
+     * the 4 ms above, its own 2 ms, and b's 6 ms, less than the 10 ms turns b may take
+     * before a's (a's 2 ms and the unknown newcomer's 10 ms take two turns). */
     CHECK(coord_queue_work_ahead(q, 3, 0, &owner_a) == 4000 + 2000 + 6000);
     /* A new owner: everything queued at its priority is someone else's. */
     CHECK(coord_queue_work_ahead(q, 3, 0, &owner_c) == 4000 + 8000);
@@ -419,7 +419,7 @@ static void test_classes_and_work(void)
                                  .cost_us = 2000};
         CHECK_RC(coord_queue_push(q, &flood[i]), P2C2R_OK);
     }
-    CHECK(coord_queue_work_ahead(q, 3, 0, &owner_c) == 4000 + 2 * COORD_QUEUE_QUANTUM_US);
+    CHECK(coord_queue_work_ahead(q, 3, 0, &owner_c) == 4000 + 2 * 2 * COORD_QUEUE_QUANTUM_US);
     coord_queue_destroy(&q);
 }
 
