@@ -14,26 +14,28 @@
 #include "common/random.h"
 #include "testwire.h"
 
-#define FARM_BEAT_US     (PEERFARM_BEAT_MS * 1000ull)
+#define FARM_BEAT_US         (PEERFARM_BEAT_MS * 1000ull)
 /* Heartbeats are sent in batches this far apart: waking for each one (every 250 us with
  * a thousand peers) would cost a zmq_poll over every socket each time, and the farm
  * would take the coordinator's core. */
-#define FARM_TICK_US     (10ull * 1000u)
+#define FARM_TICK_US         (10ull * 1000u)
 /* A peer the coordinator does not know says hello again at most this often. */
-#define FARM_HELLO_US    (1000ull * 1000u)
+#define FARM_HELLO_US        (1000ull * 1000u)
 /* Messages taken from one socket before looking at the others. */
-#define FARM_DRAIN_MAX   16
+#define FARM_DRAIN_MAX       16
 /* How long the caller waits for the thread to answer a command. */
-#define FARM_REPLY_MS    10000
+#define FARM_REPLY_MS        10000
+/* Longest wait for the answers to one round of extra heartbeats. */
+#define FARM_TRAFFIC_WAIT_US (1000ull * 1000u)
 /* Room for the control pipes besides the peers' sockets. */
-#define FARM_SPARE_SOCKS 8
+#define FARM_SPARE_SOCKS     8
 
-typedef enum farm_op { FARM_GROW, FARM_STATS, FARM_STOP } farm_op;
+typedef enum farm_op { FARM_GROW, FARM_TRAFFIC, FARM_STATS, FARM_STOP } farm_op;
 
 /* A command on the control pipe, and its answer. */
 typedef struct farm_cmd {
     farm_op op; /* what to do */
-    int arg;    /* GROW: peers in all; STATS: reset the spread afterwards */
+    int arg;    /* GROW: peers in all; TRAFFIC: rounds; STATS: reset afterwards */
 } farm_cmd;
 
 typedef struct farm_reply {
@@ -55,18 +57,21 @@ typedef struct farm_peer {
 
 /* Everything the thread owns. */
 typedef struct farm_loop {
-    void *ctx;             /* the farm's context, not owned */
-    const char *endpoint;  /* where peers connect, not owned */
-    int max;               /* room in peers and items */
-    void *pipe;            /* the thread's end of the control pipe */
-    farm_peer *peers;      /* npeers in use */
-    int npeers;            /* peers connected */
-    zmq_pollitem_t *items; /* the pipe, then each peer's socket */
-    int beat_next;         /* the peer whose heartbeat is due next */
-    uint64_t beat_due_us;  /* when it is due */
-    peerfarm_stats counts; /* counters (the spread is computed on demand) */
-    char name[32];         /* scratch for PeerInfo.name */
-    char *kinds[1];        /* PeerInfo.kinds */
+    void *ctx;                 /* the farm's context, not owned */
+    const char *endpoint;      /* where peers connect, not owned */
+    int max;                   /* room in peers and items */
+    void *pipe;                /* the thread's end of the control pipe */
+    farm_peer *peers;          /* npeers in use */
+    int npeers;                /* peers connected */
+    zmq_pollitem_t *items;     /* the pipe, then each peer's socket */
+    int beat_next;             /* the peer whose heartbeat is due next */
+    uint64_t beat_due_us;      /* when it is due */
+    peerfarm_stats counts;     /* counters (the spread is computed on demand) */
+    int traffic_left;          /* extra heartbeat rounds still to send */
+    uint64_t traffic_wait_for; /* beats_back once the last round is answered */
+    uint64_t traffic_sent_us;  /* when the last round went out */
+    char name[32];             /* scratch for PeerInfo.name */
+    char *kinds[1];            /* PeerInfo.kinds */
 } farm_loop;
 
 struct peerfarm {
@@ -274,6 +279,7 @@ static int grow(farm_loop *l, int npeers, uint64_t now)
 static void stats(farm_loop *l, bool reset, peerfarm_stats *out)
 {
     *out = l->counts;
+    out->traffic_left = l->traffic_left;
     out->spread_min = l->npeers ? UINT64_MAX : 0;
     out->spread_max = 0;
     out->spread_idle = 0;
@@ -286,6 +292,8 @@ static void stats(farm_loop *l, bool reset, peerfarm_stats *out)
         if (reset)
             p->tasks_mark = p->tasks;
     }
+    if (reset)
+        l->counts.longest_pass_us = 0;
 }
 
 /* One command from the caller; false when it was the stop. */
@@ -298,6 +306,9 @@ static bool on_command(farm_loop *l, uint64_t now)
     switch (cmd.op) {
     case FARM_GROW:
         reply.rc = grow(l, cmd.arg, now);
+        break;
+    case FARM_TRAFFIC:
+        l->traffic_left = cmd.arg;
         break;
     case FARM_STATS:
         stats(l, cmd.arg != 0, &reply.stats);
@@ -329,13 +340,34 @@ static void send_beats(farm_loop *l, uint64_t now)
     }
 }
 
+/* One more round of extra heartbeats, once the coordinator has answered nearly all of the
+ * last one, so that about one round at most is ever waiting in the queues. An answer the
+ * coordinator could not send never comes: past FARM_TRAFFIC_WAIT_US the round goes anyway. */
+static void send_traffic(farm_loop *l, uint64_t now)
+{
+    if (l->traffic_left == 0)
+        return;
+    if (l->counts.beats_back + (uint64_t)l->npeers / 8 < l->traffic_wait_for &&
+        now < l->traffic_sent_us + FARM_TRAFFIC_WAIT_US)
+        return;
+    uint64_t sent = 0;
+    for (int i = 0; i < l->npeers; i++)
+        if (l->peers[i].registered) {
+            beat(l, &l->peers[i], now);
+            sent++;
+        }
+    l->traffic_wait_for = l->counts.beats_back + sent;
+    l->traffic_sent_us = now;
+    l->traffic_left--;
+}
+
 static void farm_run(farm_loop *l)
 {
     l->beat_due_us = p2c2r__now_us() + FARM_BEAT_US;
     for (;;) {
         uint64_t now = p2c2r__now_us();
         uint64_t wake = l->beat_due_us > now + FARM_TICK_US ? l->beat_due_us : now + FARM_TICK_US;
-        long timeout_ms = (long)((wake - now + 999) / 1000);
+        long timeout_ms = l->traffic_left ? 1 : (long)((wake - now + 999) / 1000);
         if (zmq_poll(l->items, 1 + l->npeers, timeout_ms) < 0 && zmq_errno() != EINTR) {
             fprintf(stderr, "peerfarm: poll: %s\n", zmq_strerror(zmq_errno()));
             break;
@@ -347,6 +379,10 @@ static void farm_run(farm_loop *l)
         if ((l->items[0].revents & ZMQ_POLLIN) && !on_command(l, now))
             break;
         send_beats(l, p2c2r__now_us());
+        send_traffic(l, p2c2r__now_us());
+        uint64_t pass = p2c2r__now_us() - now;
+        if (pass > l->counts.longest_pass_us)
+            l->counts.longest_pass_us = pass;
     }
 }
 
@@ -433,10 +469,16 @@ int peerfarm_grow(peerfarm *farm, int npeers)
     return command(farm, FARM_GROW, npeers, &reply);
 }
 
-int peerfarm_stats_get(peerfarm *farm, int reset_spread, peerfarm_stats *stats)
+int peerfarm_traffic(peerfarm *farm, int rounds)
 {
     farm_reply reply;
-    if (command(farm, FARM_STATS, reset_spread, &reply) != 0)
+    return command(farm, FARM_TRAFFIC, rounds, &reply);
+}
+
+int peerfarm_stats_get(peerfarm *farm, int reset, peerfarm_stats *stats)
+{
+    farm_reply reply;
+    if (command(farm, FARM_STATS, reset, &reply) != 0)
         return -1;
     *stats = reply.stats;
     return 0;

@@ -31,24 +31,27 @@
 
 typedef struct peerfarm peerfarm;
 
-/* What the farm has seen so far. Counters only grow; the spread is counted from the last
- * stats call that asked for a reset (or from the start). */
+/* What the farm has seen so far. Counters only grow; the spread and the longest pass are
+ * counted from the last stats call that asked for a reset (or from the start). */
 typedef struct peerfarm_stats {
-    int peers;              /* peers connected */
-    int registered;         /* of them, answered by the coordinator's HEARTBEAT */
-    uint64_t registrations; /* times a peer went from unknown to registered */
-    uint64_t hellos;        /* PEER_HELLOs sent (first ones and again) */
-    uint64_t heartbeats;    /* HEARTBEATs sent */
-    uint64_t beats_back;    /* HEARTBEATs received from the coordinator */
-    uint64_t assigns;       /* ASSIGNs received */
-    uint64_t results;       /* RESULTs sent back */
-    uint64_t unknown_peer;  /* ERROR P2C2R_E_UNKNOWNPEER received */
-    uint64_t errors;        /* other ERRORs received, or messages that did not decode */
-    uint64_t wrong;         /* ASSIGNs that were not noop, or could not be answered */
-    uint64_t dropped;       /* sends refused because the socket's queue was full */
-    uint64_t spread_min;    /* fewest tasks one peer ran since the reset */
-    uint64_t spread_max;    /* most tasks one peer ran since the reset */
-    int spread_idle;        /* peers that ran none since the reset */
+    int peers;                /* peers connected */
+    int registered;           /* of them, answered by the coordinator's HEARTBEAT */
+    uint64_t registrations;   /* times a peer went from unknown to registered */
+    uint64_t hellos;          /* PEER_HELLOs sent (first ones and again) */
+    uint64_t heartbeats;      /* HEARTBEATs sent */
+    uint64_t beats_back;      /* HEARTBEATs received from the coordinator */
+    uint64_t assigns;         /* ASSIGNs received */
+    uint64_t results;         /* RESULTs sent back */
+    uint64_t unknown_peer;    /* ERROR P2C2R_E_UNKNOWNPEER received */
+    uint64_t errors;          /* other ERRORs received, or messages that did not decode */
+    uint64_t wrong;           /* ASSIGNs that were not noop, or could not be answered */
+    uint64_t dropped;         /* sends refused because the socket's queue was full */
+    uint64_t spread_min;      /* fewest tasks one peer ran since the reset */
+    uint64_t spread_max;      /* most tasks one peer ran since the reset */
+    int spread_idle;          /* peers that ran none since the reset */
+    int traffic_left;         /* rounds of peerfarm_traffic() still to send */
+    uint64_t longest_pass_us; /* longest the thread took between two polls: while it works
+                                 through the sockets, no peer answers */
 } peerfarm_stats;
 
 /* Start the thread; peers will connect to endpoint (the coordinator's peer endpoint) as
@@ -57,8 +60,17 @@ peerfarm *peerfarm_new(const char *endpoint, int max_peers);
 /* Connect more peers, so that npeers are connected in all; each says hello at once.
  * Returns 0, or -1 when npeers exceeds max_peers or a socket cannot be made. */
 int peerfarm_grow(peerfarm *farm, int npeers);
-/* Fill *stats; with reset_spread, start counting the spread again afterwards. 0 or -1. */
-int peerfarm_stats_get(peerfarm *farm, int reset_spread, peerfarm_stats *stats);
+/* Make every registered peer send `rounds` extra heartbeats, as fast as the coordinator
+ * answers them (a round goes out once the last one is answered, so nothing piles up in
+ * the queues). It brings each connection to the memory it keeps in the long run: libzmq
+ * grows a connection's message queues in chunks of 256 messages and keeps a spare, so a
+ * fresh connection holds far less than one that has carried a few hundred messages, as
+ * each peer's connection has after a couple of minutes of heartbeats. Returns at once;
+ * stats say when it is done. 0 or -1. */
+int peerfarm_traffic(peerfarm *farm, int rounds);
+/* Fill *stats; with reset, start counting the spread and the longest pass again
+ * afterwards. 0 or -1. */
+int peerfarm_stats_get(peerfarm *farm, int reset, peerfarm_stats *stats);
 /* Stop the thread and close every peer socket. Accepts NULL; sets *farm to NULL. */
 void peerfarm_destroy(peerfarm **farm);
 
