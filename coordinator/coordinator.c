@@ -29,6 +29,11 @@
 /* Messages handled from one socket before looking at the other, so a busy side cannot
  * starve the other. */
 #define POLL_BATCH           64
+/* Peer messages read at most before timers run (see drain_peers()). */
+#define DRAIN_MAX            4096
+/* Connections the kernel holds for each socket before they are accepted: thousands of
+ * peers come back at once after a coordinator restart (capped by net.core.somaxconn). */
+#define LISTEN_BACKLOG       4096
 /* How often idle client records are looked for. */
 #define CLIENT_SWEEP_US      (1000ull * 1000u)
 /* Payload buffers at least this big get pages of their own (see coordinator_new()). */
@@ -83,6 +88,20 @@ static void on_peer(coordinator *c)
     p2c2r__envelope_msg_close(&msg);
 }
 
+/* Reads what the peers have already sent, before a timer blames one of them: after a
+ * long pass (a burst of clients, a slow moment of the machine) the answers and heartbeats
+ * that wait in the socket are news the timers must see. Bounded, so that a flood of peer
+ * messages cannot keep the timers from running at all. Returns whether it read any. */
+static bool drain_peers(coordinator *c)
+{
+    int n = 0;
+    while (n < DRAIN_MAX && (zsock_events(c->peer_sock) & ZMQ_POLLIN)) {
+        on_peer(c);
+        n++;
+    }
+    return n > 0;
+}
+
 /* Drop peers that went silent. */
 static void sweep_peers(coordinator *c, uint64_t now)
 {
@@ -131,6 +150,9 @@ int coordinator_run(coordinator *c)
                 break;
         }
         now = p2c2r__now_us();
+        bool expiring = coord_tasks_next_wakeup(c->tasks) <= now || now >= next_sweep;
+        if (expiring && drain_peers(c))
+            now = p2c2r__now_us();
         if (coord_tasks_next_wakeup(c->tasks) <= now)
             coord_tasks_expire(c->tasks, now);
         if (coord_peers_next_wakeup(c->peers) <= now)
@@ -155,6 +177,7 @@ static int bind_socket(zsock_t *sock, const char *endpoint, char *bound, size_t 
     zsock_set_router_mandatory(sock, 1);
     zsock_set_maxmsgsize(sock, (int)(P2C2R_PAYLOAD_MAX_BYTES + P2C2R_ENVELOPE_MAX_BYTES));
     zsock_set_linger(sock, SHUTDOWN_LINGER_MS);
+    zsock_set_backlog(sock, LISTEN_BACKLOG);
     if (zsock_bind(sock, "%s", endpoint) < 0) {
         log_error("cannot bind %s: %s", endpoint, zmq_strerror(errno));
         return P2C2R_E_IO;

@@ -744,7 +744,8 @@ void coord_tasks_on_load(coord_tasks *tasks, coord_peer *peer, const p2c2r_envel
     }
     coord_peers_set_foreign(tasks->peers, peer, load->foreign_busy, p2c2r__now_us());
     uint64_t running[LOAD_MAX_RUNNING];
-    memcpy(running, load->running, n * sizeof *running);
+    if (n)
+        memcpy(running, load->running, n * sizeof *running);
     qsort(running, n, sizeof *running, compare_u64);
     /* An attempt the peer has seen (id <= last_assigned) and does not run was answered —
      * answers travel ahead of this report on the same connection — or lost with a dead

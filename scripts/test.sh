@@ -35,6 +35,8 @@ run_suites() { # build-dir meson-setup-args...
 }
 
 run_suites build -Dwerror=true
+# A UBSan report fails the process that made it, as an ASan report does.
+export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 run_suites build-sanitize -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false \
   --buildtype=debug
 

@@ -84,6 +84,8 @@ static const char *const coordinator_flags[] = {
     "4096",
     "--max-client-mb",
     "4096",
+    "--max-client-tasks",
+    "200000",
     "--peer-timeout-ms",
     "5000",
     "--log-level",
