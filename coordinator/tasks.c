@@ -20,6 +20,7 @@
 #include "common/upscale/upscale.h"
 #include "coordinator/admission.h"
 #include "coordinator/estimate.h"
+#include "coordinator/params.h"
 #include "coordinator/queue.h"
 #include "coordinator/timers.h"
 #include "coordinator/verify.h"
@@ -49,15 +50,18 @@ typedef struct task_key {
     uint64_t id;      /* the client's task id */
 } task_key;
 
-/* The answer a task ended with, kept until it is delivered. */
+/* The answer a task ended with. It lives on the stack while it is sent; only an answer
+ * whose client is away is copied to the heap (with its detail after it) and parked, so
+ * that a queued task carries no room for an answer it does not have yet. */
 typedef struct task_answer {
     int status;                 /* P2C2R_OK or the error */
-    char detail[160];           /* the error's explanation */
+    const char *detail;         /* the error's explanation ("" for results) */
     bool has_frame;             /* frame is set (results) */
     P2c2r__Wire__Frame frame;   /* what the payload is */
     P2c2r__Wire__Timing timing; /* where the time went */
     zmq_msg_t payload;          /* the result's bytes (a reference to the peer's frame) */
     bool has_payload;           /* payload holds a frame */
+    char kept_detail[];         /* parked: the copy detail points at */
 } task_answer;
 
 typedef struct coord_task {
@@ -72,7 +76,7 @@ typedef struct coord_task {
     int runtime;                    /* p2c2r_runtime it needs */
     uint64_t memory_bytes;          /* memory it needs on its peer (0: not stated) */
     uint64_t plan_hash;             /* the filter table it needs (0: none), for affinity */
-    p2c2r_envelope *env;            /* the SUBMIT, owned; re-sent as ASSIGN */
+    coord_params params;            /* what the SUBMIT asked for, sent on as ASSIGN */
     zmq_msg_t payload;              /* the SUBMIT's payload, owned until the task ends */
     size_t payload_size;            /* its bytes, counted against the client's budget */
     bool has_payload;               /* the SUBMIT had a payload frame (sent on with ASSIGN) */
@@ -83,13 +87,14 @@ typedef struct coord_task {
     uint64_t assigned_us;           /* start of the current (or last) attempt */
     uint64_t attempt_id;            /* RUNNING: wire id of the current attempt */
     uint32_t attempts;              /* attempts started */
-    uint64_t tried[TASK_MAX_TRIED]; /* serials of peers that failed it */
+    uint64_t *tried;                /* serials of peers that failed it (TASK_MAX_TRIED,
+                                       allocated at the first failure), or NULL */
     uint32_t ntried;                /* entries in tried */
     int input_error;                /* an input error one peer reported, unconfirmed; 0 if none */
     uint64_t input_error_peer;      /* serial of that peer */
     coord_peer *peer;               /* RUNNING: its peer */
     struct coord_task *prev, *next; /* RUNNING: in peer->tasks; PARKED: in client->parked */
-    task_answer answer;             /* once ended: what the client gets */
+    task_answer *answer;            /* PARKED: what the client gets, owned; else NULL */
 } coord_task;
 
 struct coord_tasks {
@@ -112,7 +117,7 @@ struct coord_tasks {
 #define TASK_OF_QITEM(item) ((coord_task *)((char *)(item)-offsetof(coord_task, qitem)))
 #define TASK_OF_TIMER(t)    ((coord_task *)((char *)(t)-offsetof(coord_task, timer)))
 
-static void deliver(coord_tasks *tasks, coord_task *task);
+static void deliver(coord_tasks *tasks, coord_task *task, task_answer *a);
 
 /* ---- keys and bookkeeping ----------------------------------------------------------- */
 
@@ -213,7 +218,7 @@ static void detach_parked(coord_tasks *tasks, coord_task *task)
     coord_client *client = task->client;
     coord_timers_cancel(tasks->timers, &task->timer);
     list_unlink(&client->parked, task);
-    coord_clients_hold(tasks->clients, client, -(int64_t)zmq_msg_size(&task->answer.payload));
+    coord_clients_hold(tasks->clients, client, -(int64_t)zmq_msg_size(&task->answer->payload));
 }
 
 static void task_free(coord_tasks *tasks, coord_task *task)
@@ -221,9 +226,12 @@ static void task_free(coord_tasks *tasks, coord_task *task)
     if (task->keyed)
         zhashx_delete(tasks->by_key, &task->key);
     task->client->tasks--;
-    p2c2r__envelope_free(&task->env);
+    free(task->tried);
     zmq_msg_close(&task->payload);
-    zmq_msg_close(&task->answer.payload);
+    if (task->answer) {
+        zmq_msg_close(&task->answer->payload);
+        free(task->answer);
+    }
     free(task);
 }
 
@@ -236,9 +244,9 @@ static void task_end(coord_tasks *tasks, coord_task *task, int status, const cha
                      const P2c2r__Wire__Frame *frame, const P2c2r__Wire__Timing *timing,
                      const zmq_msg_t *payload)
 {
-    task_answer *a = &task->answer;
-    a->status = status;
-    snprintf(a->detail, sizeof a->detail, "%s", detail ? detail : "");
+    task_answer answer = {.status = status, .detail = detail ? detail : ""};
+    task_answer *a = &answer;
+    zmq_msg_init(&a->payload);
     P2c2r__Wire__Timing empty = P2C2R__WIRE__TIMING__INIT;
     a->timing = timing ? *timing : empty;
     a->timing.base = empty.base; /* a bare copy: no unknown fields travel on */
@@ -267,23 +275,53 @@ static void task_end(coord_tasks *tasks, coord_task *task, int status, const cha
         tasks->stats.ended_err++;
         log_debug("task %" PRIu64 " ends: %s (%s)", task->key.id, p2c2r_errname(status), a->detail);
     }
-    deliver(tasks, task);
+    deliver(tasks, task, a);
 }
 
-/* Hand an ended task's answer to its client, park it while the client is away, or give up
- * on it; frees the task unless parked. */
-static void deliver(coord_tasks *tasks, coord_task *task)
+/* Keep the answer for a client that is away: on the heap (once) and counted against the
+ * client's budget until its deadline plus grace. False when it cannot be kept. */
+static bool park(coord_tasks *tasks, coord_task *task, task_answer *a, uint64_t now)
 {
-    task_answer *a = &task->answer;
+    uint64_t keep_until = task->qitem.deadline_us + PARK_GRACE_US;
+    size_t bytes = zmq_msg_size(&a->payload);
+    const char *why;
+    if (!task->client->session || now >= keep_until ||
+        !coord_clients_budget(tasks->clients, task->client, bytes, &why))
+        return false;
+    if (a != task->answer) {
+        size_t len = strlen(a->detail);
+        task_answer *kept = malloc(sizeof *kept + len + 1);
+        if (!kept)
+            return false;
+        *kept = *a;
+        memcpy(kept->kept_detail, a->detail, len + 1);
+        kept->detail = kept->kept_detail;
+        zmq_msg_init(&kept->payload);
+        zmq_msg_move(&kept->payload, &a->payload);
+        task->answer = kept; /* freed with the task */
+    }
+    if (coord_timers_arm(tasks->timers, &task->timer, keep_until) != P2C2R_OK)
+        return false;
+    task->state = TASK_PARKED;
+    list_push(&task->client->parked, task);
+    coord_clients_hold(tasks->clients, task->client, (int64_t)bytes);
+    return true;
+}
+
+/* Hand an ended task's answer a (on the caller's stack, or task->answer when it was
+ * parked) to its client, park it while the client is away, or give up on it; frees the
+ * task unless parked. */
+static void deliver(coord_tasks *tasks, coord_task *task, task_answer *a)
+{
     p2c2r_envelope out;
     p2c2r__envelope_init(&out, a->status == P2C2R_OK ? P2C2R__WIRE__MSG_TYPE__RESULT
                                                      : P2C2R__WIRE__MSG_TYPE__ERROR);
     out.task_id = task->key.id;
     out.status = a->status;
-    out.detail = a->detail;
+    out.detail = (char *)a->detail;
     out.timing = &a->timing;
     if (a->status == P2C2R_OK) {
-        out.kind = task->env->kind;
+        out.kind = (char *)p2c2r__task_kind_name(task->kind);
         out.frame = a->has_frame ? &a->frame : NULL;
     }
     int rc = coord_clients_answer(tasks->clients, task->client, &out,
@@ -297,18 +335,10 @@ static void deliver(coord_tasks *tasks, coord_task *task)
         out.timing = &a->timing;
         rc = coord_clients_answer(tasks->clients, task->client, &out, NULL);
     }
-    uint64_t now = p2c2r__now_us();
-    uint64_t keep_until = task->qitem.deadline_us + PARK_GRACE_US;
-    size_t bytes = zmq_msg_size(&a->payload);
-    const char *why;
-    if (rc == P2C2R_E_UNKNOWNPEER && task->client->session && now < keep_until &&
-        coord_clients_budget(tasks->clients, task->client, bytes, &why) &&
-        coord_timers_arm(tasks->timers, &task->timer, keep_until) == P2C2R_OK) {
-        task->state = TASK_PARKED;
-        list_push(&task->client->parked, task);
-        coord_clients_hold(tasks->clients, task->client, (int64_t)bytes);
+    if (rc == P2C2R_E_UNKNOWNPEER && park(tasks, task, a, p2c2r__now_us()))
         return;
-    }
+    if (a != task->answer)
+        zmq_msg_close(&a->payload); /* task_free() closes a parked one */
     if (rc != P2C2R_OK) {
         tasks->stats.undelivered++;
         log_limited(P2C2R_LOG_INFO, "answer for task %" PRIu64 " not delivered: %s", task->key.id,
@@ -322,7 +352,7 @@ void coord_tasks_client_back(coord_tasks *tasks, coord_client *client)
     while (client->parked) {
         coord_task *task = client->parked;
         detach_parked(tasks, task);
-        deliver(tasks, task);
+        deliver(tasks, task, task->answer);
         if (client->parked == task)
             break; /* parked again: the client is away once more */
     }
@@ -335,7 +365,10 @@ static void remember_tried(coord_task *task, uint64_t serial)
     for (uint32_t i = 0; i < task->ntried; i++)
         if (task->tried[i] == serial)
             return;
-    if (task->ntried < TASK_MAX_TRIED)
+    if (!task->tried)
+        task->tried = malloc(TASK_MAX_TRIED * sizeof *task->tried);
+    /* Without memory the peer is not avoided on retry: a worse choice, never a wrong one. */
+    if (task->tried && task->ntried < TASK_MAX_TRIED)
         task->tried[task->ntried++] = serial;
 }
 
@@ -391,17 +424,11 @@ static uint64_t attempt_timeout(const coord_tasks *tasks, const coord_task *task
 /* Send a task to a peer and make it RUNNING there. On failure the task is untouched. */
 static int start_attempt(coord_tasks *tasks, coord_task *task, coord_peer *peer, uint64_t now)
 {
-    p2c2r_envelope env;
-    p2c2r__envelope_init(&env, P2C2R__WIRE__MSG_TYPE__ASSIGN);
-    env.task_id = tasks->next_attempt + 1;
-    env.kind = task->env->kind;
-    env.priority = task->env->priority;
-    env.deadline_us = task->qitem.deadline_us - now;
-    env.frame = task->env->frame;
-    env.upscale = task->env->upscale;
-    env.sleep = task->env->sleep;
-    env.needs = task->env->needs;
-    int rc = coord_link_assign(tasks->link, peer, &env, task->has_payload ? &task->payload : NULL);
+    coord_params_view view;
+    p2c2r_envelope *env = coord_params_view_of(&task->params, P2C2R__WIRE__MSG_TYPE__ASSIGN, &view);
+    env->task_id = tasks->next_attempt + 1;
+    env->deadline_us = task->qitem.deadline_us - now;
+    int rc = coord_link_assign(tasks->link, peer, env, task->has_payload ? &task->payload : NULL);
     if (rc != P2C2R_OK)
         return rc;
     task->attempt_id = ++tasks->next_attempt;
@@ -574,13 +601,11 @@ void coord_tasks_admit(coord_tasks *tasks, coord_client *client, p2c2r_envelope_
     task->qitem.deadline_us = now + env->deadline_us; /* bounded by task_validate() */
     task->qitem.seq = ++tasks->next_seq;
     zmq_msg_init(&task->payload);
-    zmq_msg_init(&task->answer.payload);
     if (msg->has_payload)
         zmq_msg_move(&task->payload, &msg->payload);
     task->payload_size = size;
     task->has_payload = msg->has_payload;
-    task->env = env;
-    msg->env = NULL;
+    coord_params_keep(&task->params, input.kind, env);
     client->tasks++;
     coord_clients_hold(tasks->clients, client, (int64_t)size);
     tasks->stats.admitted++;
@@ -601,7 +626,7 @@ void coord_tasks_admit(coord_tasks *tasks, coord_client *client, p2c2r_envelope_
         task_end(tasks, task, P2C2R_E_NOMEM, "coordinator out of memory", NULL, NULL, NULL);
         return;
     }
-    log_debug("task %" PRIu64 " queued (%s, client %016" PRIx64 ")", key.id, task->env->kind,
+    log_debug("task %" PRIu64 " queued (%s, client %016" PRIx64 ")", key.id, env->kind,
               key.session);
 }
 
@@ -655,10 +680,12 @@ static void on_result(coord_tasks *tasks, coord_task *task, coord_peer *peer,
 {
     const char *detail;
     const zmq_msg_t *out = &msg->payload;
-    int rc =
-        coord_verify_result(tasks->verify, task->env, &task->input, zmq_msg_data(&task->payload),
-                            task->payload_size, msg->env, zmq_msg_data((zmq_msg_t *)out),
-                            zmq_msg_size((zmq_msg_t *)out), msg->has_payload, &detail);
+    coord_params_view view;
+    const p2c2r_envelope *asked =
+        coord_params_view_of(&task->params, P2C2R__WIRE__MSG_TYPE__ASSIGN, &view);
+    int rc = coord_verify_result(tasks->verify, asked, &task->input, zmq_msg_data(&task->payload),
+                                 task->payload_size, msg->env, zmq_msg_data((zmq_msg_t *)out),
+                                 zmq_msg_size((zmq_msg_t *)out), msg->has_payload, &detail);
     if (rc != P2C2R_OK) {
         tasks->stats.rejected++;
         char why[160];

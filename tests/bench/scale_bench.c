@@ -6,6 +6,10 @@
  * records, each peer heartbeating every 250 ms, while the machine's two cores go to the
  * coordinator rather than to a thousand peer processes. The bench, in order:
  *
+ *   0. the reference: a bare libzmq ROUTER (connmem_server.c) with as many DEALERs
+ *      connected, each sending one message and then 600 more, each answered before the
+ *      next, its RSS read as the coordinator's is below. What it costs per connection is
+ *      libzmq's; what the coordinator costs beyond it is its own;
  *   1. memory per peer: the coordinator's RSS with 0, 1/4, 1/2 and all the peers connected
  *      and registered, after a second of heartbeats each time; a least-squares line gives
  *      bytes per fresh connection;
@@ -39,6 +43,7 @@
  */
 #include <pthread.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -46,6 +51,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <zmq.h>
 
@@ -239,6 +245,109 @@ static double measure_idle(pid_t pid, peerfarm *farm, const char *what)
            what, 100.0 * ticks_us(c1 - c0) / 1e6 / secs, (double)beats / secs,
            beats ? ticks_us(c1 - c0) / (double)beats : 0.0, mb(rss_kb(pid)));
     return (double)(c1 - c0) / secs;
+}
+
+/* ---- 0. the reference: libzmq's own cost per connection ----------------------------- */
+
+typedef struct zmq_fit {
+    double fresh_bytes;  /* per connection after one message each way */
+    double steady_bytes; /* per connection after TRAFFIC_ROUNDS more */
+} zmq_fit;
+
+#define REF_MSG_BYTES 64 /* about a heartbeat and its answer */
+
+/* One message on every socket, then every answer. 0, or -1 when one does not come. */
+static int ref_round(void **socks, int n)
+{
+    char msg[REF_MSG_BYTES] = {0};
+    for (int i = 0; i < n; i++)
+        if (zmq_send(socks[i], msg, sizeof msg, 0) != (int)sizeof msg)
+            return -1;
+    for (int i = 0; i < n; i++)
+        if (zmq_recv(socks[i], msg, sizeof msg, 0) != (int)sizeof msg)
+            return -1;
+    return 0;
+}
+
+static long settled_rss(pid_t pid)
+{
+    usleep(SETTLE_US);
+    return rss_kb(pid);
+}
+
+static int phase_reference(int npeers, zmq_fit *fit)
+{
+    const char *bin = getenv("P2C2R_CONNMEM_BIN");
+    extern char **environ;
+    int out[2];
+    pid_t pid = -1;
+    if (!bin || pipe(out) != 0)
+        return -1;
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, out[1], STDOUT_FILENO);
+    posix_spawn_file_actions_addclose(&fa, out[0]);
+    char *argv[] = {(char *)bin, NULL};
+    int spawned = posix_spawn(&pid, bin, &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    close(out[1]);
+    char endpoint[256] = "";
+    FILE *f = spawned == 0 ? fdopen(out[0], "r") : NULL;
+    if (!f || !fgets(endpoint, sizeof endpoint, f)) {
+        if (f)
+            fclose(f);
+        else
+            close(out[0]);
+        if (spawned == 0) {
+            kill(pid, SIGKILL);
+            waitpid(pid, NULL, 0);
+        }
+        return -1;
+    }
+    fclose(f);
+    endpoint[strcspn(endpoint, "\n")] = '\0';
+
+    int rc = -1, timeout_ms = POLL_TIMEOUT_MS;
+    void *ctx = zmq_ctx_new();
+    void **socks = calloc((size_t)npeers, sizeof *socks);
+    long kb0 = settled_rss(pid), kb1 = -1, kb2 = -1;
+    for (int i = 0; socks && i < npeers; i++) {
+        socks[i] = zmq_socket(ctx, ZMQ_DEALER);
+        if (!socks[i] || zmq_setsockopt(socks[i], ZMQ_RCVTIMEO, &timeout_ms, sizeof timeout_ms) ||
+            zmq_connect(socks[i], endpoint) != 0)
+            goto done;
+    }
+    if (!socks || ref_round(socks, npeers) != 0)
+        goto done;
+    kb1 = settled_rss(pid);
+    for (int r = 0; r < TRAFFIC_ROUNDS; r++)
+        if (ref_round(socks, npeers) != 0)
+            goto done;
+    kb2 = settled_rss(pid);
+    if (kb0 < 0 || kb1 < 0 || kb2 < 0)
+        goto done;
+    fit->fresh_bytes = (double)(kb1 - kb0) * 1024.0 / npeers;
+    fit->steady_bytes = (double)(kb2 - kb0) * 1024.0 / npeers;
+    printf("\n== the reference: a bare libzmq ROUTER (connmem_server) with %d DEALERs, %d B "
+           "messages\n",
+           npeers, REF_MSG_BYTES);
+    printf("RSS %.1f MB with none, %.1f MB after one message each, %.1f MB after %d more: "
+           "%.1f KiB per connection fresh, %.1f KiB after a while\n",
+           mb(kb0), mb(kb1), mb(kb2), TRAFFIC_ROUNDS, fit->fresh_bytes / 1024.0,
+           fit->steady_bytes / 1024.0);
+    rc = 0;
+done:
+    for (int i = 0; socks && i < npeers; i++)
+        if (socks[i]) {
+            int zero = 0;
+            zmq_setsockopt(socks[i], ZMQ_LINGER, &zero, sizeof zero);
+            zmq_close(socks[i]);
+        }
+    free(socks);
+    zmq_ctx_term(ctx);
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    return rc;
 }
 
 /* ---- 1. memory per peer ------------------------------------------------------------- */
@@ -642,7 +751,7 @@ static int restart_coordinator(cluster *cl)
 }
 
 static int phase_queue(cluster *cl, peerfarm *farm, const settings *s, const peer_fit *fit,
-                       long *refused)
+                       const zmq_fit *zfit, long *refused)
 {
     printf("\n== a fresh coordinator with %d peers, then %ld queued upscale tasks (no peer "
            "runs upscale)\n",
@@ -695,14 +804,23 @@ static int phase_queue(cluster *cl, peerfarm *farm, const settings *s, const pee
            fit->per_peer_bytes / 1024.0, s->peers, fit->steady_bytes / 1024.0, TRAFFIC_ROUNDS);
     printf("per queued task:    %.0f B (slope over 0, %ld and %ld queued, 16 B payloads)\n",
            per_task, steps[1], steps[2]);
+    printf("of each peer's, libzmq's connection (the reference) is %.1f KiB fresh and %.1f "
+           "KiB after a while; the coordinator's own records are the rest: %.1f and %.1f KiB\n",
+           zfit->fresh_bytes / 1024.0, zfit->steady_bytes / 1024.0,
+           (fit->per_peer_bytes - zfit->fresh_bytes) / 1024.0,
+           (fit->steady_bytes - zfit->steady_bytes) / 1024.0);
     const double per_peer[2] = {fit->per_peer_bytes, fit->steady_bytes};
+    const double per_conn[2] = {zfit->fresh_bytes, zfit->steady_bytes};
     const char *const when[2] = {"fresh connections", "connections after a while"};
     for (int i = 0; i < 2; i++) {
         double peers_mb = per_peer[i] * GOAL_PEERS / 1048576.0;
+        double zmq_mb = per_conn[i] * GOAL_PEERS / 1048576.0;
         printf("extrapolated to %d peers and %d queued tasks, %s: %.1f MB with no peer + %.1f "
-               "MB for peers + %.1f MB for tasks = %.1f MB (goal < %d MB)\n",
+               "MB for peers + %.1f MB for tasks = %.1f MB (goal < %d MB); less libzmq's "
+               "connections (%.1f MB), %.1f MB\n",
                GOAL_PEERS, GOAL_TASKS, when[i], base_mb, peers_mb, tasks_mb,
-               base_mb + peers_mb + tasks_mb, GOAL_MB);
+               base_mb + peers_mb + tasks_mb, GOAL_MB, zmq_mb,
+               base_mb + peers_mb + tasks_mb - zmq_mb);
     }
     rc = 0;
 done:
@@ -742,6 +860,11 @@ int main(void)
     peerfarm *farm = NULL;
     const char *broke = NULL;
     long failed = 0, refused = 0;
+    zmq_fit zfit = {0};
+    if (phase_reference(s.peers, &zfit) != 0) {
+        broke = "the libzmq reference did not run";
+        goto done;
+    }
     if (cluster_start_coordinator(&cl, coordinator_flags) != 0) {
         broke = "the coordinator did not start";
         goto done;
@@ -772,7 +895,7 @@ int main(void)
         broke = "the coordinator did not exit cleanly";
         goto done;
     }
-    if (phase_queue(&cl, farm, &s, &fit, &refused) != 0)
+    if (phase_queue(&cl, farm, &s, &fit, &zfit, &refused) != 0)
         broke = "the queue could not be filled";
 done:;
     peerfarm_stats st = {0};
