@@ -51,33 +51,36 @@ typedef struct coord_peer_hist {
 } coord_peer_hist;
 
 typedef struct coord_peer {
-    uint8_t route[P2C2R_ROUTE_MAX_BYTES];   /* ZeroMQ routing id on the peers socket */
-    size_t route_len;                       /* bytes in route */
+    /* What a score reads first, together, so that a draw touches few cache lines
+     * (select.c prefetches them). */
     uint64_t serial;                        /* unique for the coordinator's life, never reused */
-    uint64_t sender;                        /* the peer process's own id; 0 when it sent none */
-    char name[64];                          /* what the peer calls itself, for logs */
-    uint32_t kinds;                         /* bitmask of (1 << kind index) it runs */
-    uint32_t modes;                         /* bitmask of (1 << upscale mode) it runs */
-    int runtime;                            /* P2C2R_RUNTIME_CPU or P2C2R_RUNTIME_CUDA */
-    uint32_t slots;                         /* tasks it says it runs at once */
-    uint32_t cpu_cores;                     /* its CPU cores */
-    char simd[16];                          /* its CPU kernels' instruction set */
-    uint32_t ndevices;                      /* its GPUs */
-    char device[64];                        /* the first one's name ("" for none) */
     uint64_t memory_free;                   /* free memory of its largest GPU, or of its host */
     uint32_t inflight;                      /* tasks running on it, waiting for its answer */
     uint32_t foreign;                       /* slots it reports busy for another instance */
-    uint64_t *zombies;                      /* ids of tasks given up on that it may still run */
     uint32_t nzombies;                      /* entries in zombies */
-    coord_health health;                    /* earned slots and circuit breaker */
+    uint32_t nresident;                     /* entries in resident */
     uint64_t rtt_us;                        /* smoothed round trip (0: not measured yet) */
+    coord_sel_place place;                  /* where it stands in the selection index */
+    coord_health health;                    /* earned slots and circuit breaker */
     coord_peer_hist hist[COORD_PEER_HIST];  /* its service time per recent task class */
     uint64_t resident[COORD_PEER_RESIDENT]; /* hashes of the tables it holds */
-    uint32_t nresident;                     /* entries in resident */
-    coord_sel_place place;                  /* where it stands in the selection index */
-    coord_timer breaker_timer;              /* when its open breaker's cooldown ends */
-    uint64_t last_seen_us;                  /* last message from it, coordinator clock */
-    struct coord_task *tasks;               /* its running tasks (list owned by tasks.c) */
+    /* The rest. */
+    uint8_t route[P2C2R_ROUTE_MAX_BYTES]; /* ZeroMQ routing id on the peers socket */
+    size_t route_len;                     /* bytes in route */
+    uint64_t sender;                      /* the peer process's own id; 0 when it sent none */
+    char name[64];                        /* what the peer calls itself, for logs */
+    uint32_t kinds;                       /* bitmask of (1 << kind index) it runs */
+    uint32_t modes;                       /* bitmask of (1 << upscale mode) it runs */
+    int runtime;                          /* P2C2R_RUNTIME_CPU or P2C2R_RUNTIME_CUDA */
+    uint32_t slots;                       /* tasks it says it runs at once */
+    uint32_t cpu_cores;                   /* its CPU cores */
+    char simd[16];                        /* its CPU kernels' instruction set */
+    uint32_t ndevices;                    /* its GPUs */
+    char device[64];                      /* the first one's name ("" for none) */
+    uint64_t *zombies;                    /* ids of tasks given up on that it may still run */
+    coord_timer breaker_timer;            /* when its open breaker's cooldown ends */
+    uint64_t last_seen_us;                /* last message from it, coordinator clock */
+    struct coord_task *tasks;             /* its running tasks (list owned by tasks.c) */
 } coord_peer;
 
 typedef struct coord_peers coord_peers;

@@ -7,6 +7,7 @@
 #include "coordinator/select.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -330,15 +331,21 @@ coord_peer *coord_select_pick(coord_select *sel, const coord_select_task *t)
     double best_score = -1;
     bool best_meets = false;
     int draws = SELECT_DRAWS < total ? SELECT_DRAWS : (int)total;
+    coord_peer *drawn[SELECT_DRAWS];
     for (int d = 0; d < draws; d++) {
         uint32_t r = (uint32_t)(next_random(sel) % total);
         int k = 0;
         while (r >= sel->sets[ids[k]].navail)
             r -= sel->sets[ids[k++]].navail;
-        coord_peer *p = sel->sets[ids[k]].avail[r];
-        if (fits(p, t) && better(sel, t, p, &best_score, &best_meets))
-            best = p;
+        drawn[d] = sel->sets[ids[k]].avail[r];
+        /* With thousands of peers their records are not in cache: ask for all the draws'
+         * score fields at once rather than wait for each in turn. */
+        for (size_t off = 0; off < offsetof(coord_peer, resident); off += 64)
+            __builtin_prefetch((const char *)drawn[d] + off);
     }
+    for (int d = 0; d < draws; d++)
+        if (fits(drawn[d], t) && better(sel, t, drawn[d], &best_score, &best_meets))
+            best = drawn[d];
     if (!best && t->memory_bytes)
         return pick_by_scan(sel, t, ids, nsets); /* the draws did not fit: look at all */
     return best;
