@@ -837,11 +837,6 @@ int main(void)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
     signal(SIGPIPE, SIG_IGN);
-    /* meson test sets MALLOC_PERTURB_, and the coordinator would inherit it: glibc then
-     * fills every block it hands out, touching pages a deployed coordinator never
-     * touches (libzmq allocates each connection's queues in chunks of 256 messages), and
-     * RSS would count them. */
-    unsetenv("MALLOC_PERTURB_");
     settings s = {
         .peers = (int)env_long("P2C2R_SCALE_PEERS", 1000, 4),
         .tasks = env_long("P2C2R_SCALE_TASKS", 100000, MAX_CLIENTS),
