@@ -1,9 +1,6 @@
-/* tasks: see tasks.h.
- *
- * A task is in exactly one of three places: the queue (QUEUED), a peer's list of running
- * tasks plus the map of attempt ids (RUNNING), or its client's list of answers waiting for
- * it to come back (PARKED). Moving between them goes through the few functions below that
- * detach and attach, so the counts the peers and clients keep cannot drift.
+/* tasks: see tasks.h; the task record and the table are in task.h. This file admits
+ * tasks, ends them (the one way), parks answers for absent clients, runs the timers and
+ * holds the table's life; attempts.c runs tasks on peers.
  */
 #include "coordinator/tasks.h"
 
@@ -18,104 +15,11 @@
 #include "common/log.h"
 #include "common/task.h"
 #include "common/upscale/upscale.h"
-#include "coordinator/admission.h"
-#include "coordinator/estimate.h"
-#include "coordinator/params.h"
-#include "coordinator/queue.h"
-#include "coordinator/timers.h"
-#include "coordinator/verify.h"
+#include "coordinator/task.h"
 
-/* A retry needs at least this much time left when there is no service estimate. */
-#define REQUEUE_MIN_LEFT_US    1000u
-/* A running task whose deadline passed is ended this long after it, so that a result
- * already on its way back is not thrown away for a few microseconds. */
-#define DEADLINE_SLACK_US      5000u
 /* An answer waits for an absent client until its deadline plus this: the SDK gives up on
  * a task at its deadline plus its grace (250 ms by default). */
-#define PARK_GRACE_US          (250ull * 1000u)
-/* Learnt attempt timeouts never go below this, whatever the estimates say: a peer busy
- * for a moment (other processes on its cores) is not a silent one, and a frame's own
- * deadline bounds the wait anyway. */
-#define ATTEMPT_TIMEOUT_MIN_US (250ull * 1000u)
-/* Peers that failed a task and are avoided when it is retried. */
-#define TASK_MAX_TRIED         8
-/* Load reports list at most this many running tasks (COORD_PEER_MAX_SLOTS). */
-#define LOAD_MAX_RUNNING       COORD_PEER_MAX_SLOTS
-
-typedef enum task_state { TASK_QUEUED, TASK_RUNNING, TASK_PARKED, TASK_DONE } task_state;
-
-/* A task's identity as its client sees it: one task per key at a time. */
-typedef struct task_key {
-    uint64_t session; /* the client's Envelope.sender */
-    uint64_t id;      /* the client's task id */
-} task_key;
-
-/* The answer a task ended with. It lives on the stack while it is sent; only an answer
- * whose client is away is copied to the heap (with its detail after it) and parked, so
- * that a queued task carries no room for an answer it does not have yet. */
-typedef struct task_answer {
-    int status;                 /* P2C2R_OK or the error */
-    const char *detail;         /* the error's explanation ("" for results) */
-    bool has_frame;             /* frame is set (results) */
-    P2c2r__Wire__Frame frame;   /* what the payload is */
-    P2c2r__Wire__Timing timing; /* where the time went */
-    zmq_msg_t payload;          /* the result's bytes (a reference to the peer's frame) */
-    bool has_payload;           /* payload holds a frame */
-    char kept_detail[];         /* parked: the copy detail points at */
-} task_answer;
-
-typedef struct coord_task {
-    coord_qitem qitem;              /* queue position while QUEUED */
-    coord_timer timer;              /* RUNNING: attempt timeout; PARKED: how long to wait */
-    task_state state;               /* where the task is */
-    task_key key;                   /* the client's identity for it */
-    bool keyed;                     /* in tasks->by_key (clients with a session) */
-    coord_client *client;           /* who asked */
-    int kind;                       /* common/task.h kind index */
-    int mode;                       /* upscale mode 1..4, else 0 */
-    int runtime;                    /* p2c2r_runtime it needs */
-    uint64_t memory_bytes;          /* memory it needs on its peer (0: not stated) */
-    uint64_t plan_hash;             /* the filter table it needs (0: none), for affinity */
-    coord_params params;            /* what the SUBMIT asked for, sent on as ASSIGN */
-    zmq_msg_t payload;              /* the SUBMIT's payload, owned until the task ends */
-    size_t payload_size;            /* its bytes, counted against the client's budget */
-    bool has_payload;               /* the SUBMIT had a payload frame (sent on with ASSIGN) */
-    coord_input input;              /* what the coordinator knows of the input */
-    uint64_t cls;                   /* estimate class */
-    uint64_t work_us;               /* estimated service time counted while running */
-    uint64_t submitted_us;          /* arrival, coordinator clock */
-    uint64_t assigned_us;           /* start of the current (or last) attempt */
-    uint64_t attempt_id;            /* RUNNING: wire id of the current attempt */
-    uint32_t attempts;              /* attempts started */
-    uint64_t *tried;                /* serials of peers that failed it (TASK_MAX_TRIED,
-                                       allocated at the first failure), or NULL */
-    uint32_t ntried;                /* entries in tried */
-    int input_error;                /* an input error one peer reported, unconfirmed; 0 if none */
-    uint64_t input_error_peer;      /* serial of that peer */
-    coord_peer *peer;               /* RUNNING: its peer */
-    struct coord_task *prev, *next; /* RUNNING: in peer->tasks; PARKED: in client->parked */
-    task_answer *answer;            /* PARKED: what the client gets, owned; else NULL */
-} coord_task;
-
-struct coord_tasks {
-    coord_tasks_config config;  /* limits */
-    coord_clients *clients;     /* where answers go */
-    coord_link *link;           /* where ASSIGNs go */
-    coord_peers *peers;         /* who can run what */
-    coord_verify *verify;       /* input inspection and result checks */
-    coord_estimates *estimates; /* learnt service times */
-    coord_timers *timers;       /* attempt and parking timers */
-    coord_queue *queue;         /* tasks waiting for a peer */
-    zhashx_t *running;          /* &task->attempt_id -> task, RUNNING tasks */
-    zhashx_t *by_key;           /* &task->key -> task, for clients with a session */
-    coord_admission *admission; /* estimated work queued and running, for admission */
-    uint64_t next_attempt;      /* last attempt id handed out */
-    uint64_t next_seq;          /* arrival counter for the queue order */
-    coord_tasks_stats stats;    /* counters */
-};
-
-#define TASK_OF_QITEM(item) ((coord_task *)((char *)(item)-offsetof(coord_task, qitem)))
-#define TASK_OF_TIMER(t)    ((coord_task *)((char *)(t)-offsetof(coord_task, timer)))
+#define PARK_GRACE_US (250ull * 1000u)
 
 static void deliver(coord_tasks *tasks, coord_task *task, task_answer *a);
 
@@ -139,7 +43,7 @@ static int key_compare(const void *a, const void *b)
     return x->id < y->id ? -1 : x->id > y->id;
 }
 
-static uint64_t estimate_mean(const coord_tasks *tasks, uint64_t cls)
+uint64_t coord_task_estimate(const coord_tasks *tasks, uint64_t cls)
 {
     uint64_t mean, dev;
     return coord_estimates_get(tasks->estimates, cls, &mean, &dev) ? mean : 0;
@@ -151,20 +55,15 @@ static uint32_t queue_class(const coord_task *task)
     return (uint32_t)((task->kind * COORD_SEL_MODES + task->mode) * 3 + task->runtime);
 }
 
-static int queue_task(coord_tasks *tasks, coord_task *task)
+int coord_task_queue(coord_tasks *tasks, coord_task *task)
 {
     task->qitem.cls = queue_class(task);
     task->qitem.owner = task->client;
-    task->qitem.cost_us = estimate_mean(tasks, task->cls);
+    task->qitem.cost_us = coord_task_estimate(tasks, task->cls);
     int rc = coord_queue_push(tasks->queue, &task->qitem);
     if (rc == P2C2R_OK)
         task->state = TASK_QUEUED;
     return rc;
-}
-
-static void unqueue_task(coord_tasks *tasks, coord_task *task)
-{
-    coord_queue_remove(tasks->queue, &task->qitem);
 }
 
 /* Task lists (a peer's running tasks, a client's parked answers) are doubly linked through
@@ -189,9 +88,7 @@ static void list_unlink(coord_task **head, coord_task *task)
     task->prev = task->next = NULL;
 }
 
-/* Take a RUNNING task off its peer: out of the attempt map, the peer's list and its slot
- * count, its timer stopped. Returns the peer. */
-static coord_peer *detach_running(coord_tasks *tasks, coord_task *task)
+coord_peer *coord_task_detach_running(coord_tasks *tasks, coord_task *task)
 {
     coord_peer *peer = task->peer;
     zhashx_delete(tasks->running, &task->attempt_id);
@@ -203,13 +100,13 @@ static coord_peer *detach_running(coord_tasks *tasks, coord_task *task)
     return peer;
 }
 
-static void attach_running(coord_tasks *tasks, coord_task *task, coord_peer *peer)
+void coord_task_attach_running(coord_tasks *tasks, coord_task *task, coord_peer *peer)
 {
     task->state = TASK_RUNNING;
     task->peer = peer;
     list_push(&peer->tasks, task);
     coord_peers_assigned(tasks->peers, peer);
-    task->work_us = estimate_mean(tasks, task->cls);
+    task->work_us = coord_task_estimate(tasks, task->cls);
     coord_admission_running(tasks->admission, task->qitem.cls, (int64_t)task->work_us);
 }
 
@@ -237,12 +134,9 @@ static void task_free(coord_tasks *tasks, coord_task *task)
 
 /* ---- the one way a task ends -------------------------------------------------------- */
 
-/* End a task that is in no queue, on no peer and parked nowhere: record its answer (a
- * result when status is P2C2R_OK, with frame, the peer's timing and payload taken by
- * reference; an error with detail otherwise), release its input and deliver the answer. */
-static void task_end(coord_tasks *tasks, coord_task *task, int status, const char *detail,
-                     const P2c2r__Wire__Frame *frame, const P2c2r__Wire__Timing *timing,
-                     const zmq_msg_t *payload)
+void coord_task_end(coord_tasks *tasks, coord_task *task, int status, const char *detail,
+                    const P2c2r__Wire__Frame *frame, const P2c2r__Wire__Timing *timing,
+                    const zmq_msg_t *payload)
 {
     task_answer answer = {.status = status, .detail = detail ? detail : ""};
     task_answer *a = &answer;
@@ -358,183 +252,6 @@ void coord_tasks_client_back(coord_tasks *tasks, coord_client *client)
     }
 }
 
-/* ---- attempts ----------------------------------------------------------------------- */
-
-static void remember_tried(coord_task *task, uint64_t serial)
-{
-    for (uint32_t i = 0; i < task->ntried; i++)
-        if (task->tried[i] == serial)
-            return;
-    if (!task->tried)
-        task->tried = malloc(TASK_MAX_TRIED * sizeof *task->tried);
-    /* Without memory the peer is not avoided on retry: a worse choice, never a wrong one. */
-    if (task->tried && task->ntried < TASK_MAX_TRIED)
-        task->tried[task->ntried++] = serial;
-}
-
-/* Whether a task still has time for another attempt. */
-static bool time_for_another(const coord_tasks *tasks, const coord_task *task, uint64_t now)
-{
-    uint64_t need = estimate_mean(tasks, task->cls);
-    if (need < REQUEUE_MIN_LEFT_US)
-        need = REQUEUE_MIN_LEFT_US;
-    return task->attempts < tasks->config.max_attempts && task->qitem.deadline_us > now + need;
-}
-
-/* A detached task's attempt failed on the peer with this serial: queue it again if its
- * deadline and attempts allow, else end it with status. */
-static void retry_or_end(coord_tasks *tasks, coord_task *task, int status, const char *detail,
-                         uint64_t serial)
-{
-    remember_tried(task, serial);
-    if (time_for_another(tasks, task, p2c2r__now_us()) && queue_task(tasks, task) == P2C2R_OK) {
-        tasks->stats.retries++;
-        log_debug("task %" PRIu64 " queued again after attempt %u: %s", task->key.id,
-                  task->attempts, detail);
-        return;
-    }
-    char why[160];
-    snprintf(why, sizeof why, "%s (after %u attempt%s)", detail, task->attempts,
-             task->attempts == 1 ? "" : "s");
-    task_end(tasks, task, status, why, NULL, NULL, NULL);
-}
-
-/* The peer failed the task: charge it, then retry or end. */
-static void peer_fault(coord_tasks *tasks, coord_task *task, coord_peer *peer, int status,
-                       const char *detail)
-{
-    coord_peers_failure(tasks->peers, peer, p2c2r__now_us(), detail);
-    retry_or_end(tasks, task, status, detail, peer->serial);
-}
-
-static uint64_t attempt_timeout(const coord_tasks *tasks, const coord_task *task)
-{
-    uint64_t mean, dev, timeout = tasks->config.attempt_timeout_us;
-    if (coord_estimates_get(tasks->estimates, task->cls, &mean, &dev)) {
-        /* Well past what this class normally takes, as TCP's retransmission timer is. */
-        uint64_t learnt = 4 * (mean + 4 * dev);
-        if (learnt < ATTEMPT_TIMEOUT_MIN_US)
-            learnt = ATTEMPT_TIMEOUT_MIN_US;
-        if (learnt < timeout)
-            timeout = learnt;
-    }
-    return timeout;
-}
-
-/* Send a task to a peer and make it RUNNING there. On failure the task is untouched. */
-static int start_attempt(coord_tasks *tasks, coord_task *task, coord_peer *peer, uint64_t now)
-{
-    coord_params_view view;
-    p2c2r_envelope *env = coord_params_view_of(&task->params, P2C2R__WIRE__MSG_TYPE__ASSIGN, &view);
-    env->task_id = tasks->next_attempt + 1;
-    env->deadline_us = task->qitem.deadline_us - now;
-    int rc = coord_link_assign(tasks->link, peer, env, task->has_payload ? &task->payload : NULL);
-    if (rc != P2C2R_OK)
-        return rc;
-    task->attempt_id = ++tasks->next_attempt;
-    task->attempts++;
-    task->assigned_us = now;
-    attach_running(tasks, task, peer);
-    uint64_t due = now + attempt_timeout(tasks, task);
-    if (due > task->qitem.deadline_us + DEADLINE_SLACK_US)
-        due = task->qitem.deadline_us + DEADLINE_SLACK_US;
-    if (zhashx_insert(tasks->running, &task->attempt_id, task) != 0 ||
-        coord_timers_arm(tasks->timers, &task->timer, due) != P2C2R_OK) {
-        /* The ASSIGN is out: count its slot until the peer answers or reports it gone. */
-        detach_running(tasks, task);
-        coord_peers_zombie_add(tasks->peers, peer, task->attempt_id);
-        task_end(tasks, task, P2C2R_E_NOMEM, "coordinator out of memory", NULL, NULL, NULL);
-    }
-    return P2C2R_OK;
-}
-
-/* Whether a comes before b among tasks that could run now: priority, then deadline, then
- * arrival. */
-static bool more_urgent(const coord_qitem *a, const coord_qitem *b)
-{
-    if (a->priority != b->priority)
-        return a->priority > b->priority;
-    if (a->deadline_us != b->deadline_us)
-        return a->deadline_us < b->deadline_us;
-    return a->seq < b->seq;
-}
-
-/* The most urgent task whose class has a peer with room now, skipping blocked classes. */
-static coord_qitem *next_to_run(coord_tasks *tasks, uint64_t *blocked)
-{
-    coord_qitem *best = NULL;
-    uint64_t classes = coord_queue_classes(tasks->queue) & ~*blocked;
-    while (classes) {
-        uint32_t cls = (uint32_t)__builtin_ctzll(classes);
-        classes &= classes - 1;
-        coord_qitem *item = coord_queue_next(tasks->queue, cls);
-        const coord_task *t = TASK_OF_QITEM(item);
-        if (!coord_peers_available(tasks->peers, t->kind, t->mode, t->runtime)) {
-            *blocked |= 1ull << cls;
-            continue;
-        }
-        if (!best || more_urgent(item, best))
-            best = item;
-    }
-    return best;
-}
-
-void coord_tasks_dispatch(coord_tasks *tasks)
-{
-    /* Classes whose next task cannot go now: they wait, the others go on (a task no free
-     * peer can run never holds up one that a peer could run now). */
-    uint64_t blocked = 0;
-    coord_qitem *item;
-    while ((item = next_to_run(tasks, &blocked))) {
-        coord_task *task = TASK_OF_QITEM(item);
-        uint64_t now = p2c2r__now_us();
-        uint64_t need = estimate_mean(tasks, task->cls);
-        if (item->deadline_us <= now + need) {
-            unqueue_task(tasks, task);
-            if (item->deadline_us > now) {
-                tasks->stats.shed++;
-                task_end(tasks, task, P2C2R_E_DEADLINE,
-                         "not started: it would finish after its deadline", NULL, NULL, NULL);
-            } else {
-                task_end(tasks, task, P2C2R_E_DEADLINE, "deadline passed while queued", NULL, NULL,
-                         NULL);
-            }
-            continue;
-        }
-        coord_select_task want = {
-            .kind = task->kind,
-            .mode = task->mode,
-            .runtime = task->runtime,
-            .memory_bytes = task->memory_bytes,
-            .now_us = now,
-            .deadline_us = item->deadline_us,
-            .cls = task->cls,
-            .cluster_mean_us = need,
-            .plan_hash = task->plan_hash,
-            .avoid = task->tried,
-            .navoid = task->ntried,
-        };
-        coord_peer *peer = coord_peers_pick(tasks->peers, &want);
-        if (!peer) {
-            blocked |= 1ull << item->cls; /* it waits for a peer that fits */
-            continue;
-        }
-        coord_queue_take(tasks->queue, item, need);
-        int rc = start_attempt(tasks, task, peer, now);
-        if (rc == P2C2R_OK)
-            continue;
-        queue_task(tasks, task); /* it was there a moment ago: room is there */
-        if (rc == P2C2R_E_UNKNOWNPEER) {
-            coord_tasks_peer_lost(tasks, peer, "unroutable");
-            coord_peers_remove(tasks->peers, &peer);
-            continue;
-        }
-        /* The peer's pipe is full or memory ran out: try again on the next event. */
-        log_limited(P2C2R_LOG_WARN, "assign to %s failed: %s", peer->name, p2c2r_strerror(rc));
-        return;
-    }
-}
-
 /* ---- admission ---------------------------------------------------------------------- */
 
 /* What the task asks of its peer: mode, runtime, memory, and the filter table it will use
@@ -616,197 +333,18 @@ void coord_tasks_admit(coord_tasks *tasks, coord_client *client, p2c2r_envelope_
     uint32_t qcls = queue_class(task);
     uint64_t ahead = coord_queue_work_ahead(tasks->queue, qcls, task->qitem.priority, client);
     uint64_t capacity = coord_peers_capacity(tasks->peers, task->kind, task->mode, task->runtime);
-    if (!coord_admission_check(tasks->admission, qcls, estimate_mean(tasks, task->cls), ahead,
+    if (!coord_admission_check(tasks->admission, qcls, coord_task_estimate(tasks, task->cls), ahead,
                                capacity, now, task->qitem.deadline_us, why, sizeof why)) {
         tasks->stats.shed++;
-        task_end(tasks, task, P2C2R_E_DEADLINE, why, NULL, NULL, NULL);
+        coord_task_end(tasks, task, P2C2R_E_DEADLINE, why, NULL, NULL, NULL);
         return;
     }
-    if (queue_task(tasks, task) != P2C2R_OK) {
-        task_end(tasks, task, P2C2R_E_NOMEM, "coordinator out of memory", NULL, NULL, NULL);
+    if (coord_task_queue(tasks, task) != P2C2R_OK) {
+        coord_task_end(tasks, task, P2C2R_E_NOMEM, "coordinator out of memory", NULL, NULL, NULL);
         return;
     }
     log_debug("task %" PRIu64 " queued (%s, client %016" PRIx64 ")", key.id, env->kind,
               key.session);
-}
-
-/* ---- answers from peers ------------------------------------------------------------- */
-
-static bool known_status(int status)
-{
-    switch (status) {
-#define P2C2R_XX_KNOWN(name, code, msg) case code:
-        P2C2R_ERROR_MAP(P2C2R_XX_KNOWN)
-#undef P2C2R_XX_KNOWN
-        return true;
-    }
-    return false;
-}
-
-/* Errors about the input rather than the peer: final once a second peer agrees. */
-static bool input_error(int status)
-{
-    return status == P2C2R_E_BADINPUT || status == P2C2R_E_UNSUPPORTED ||
-           status == P2C2R_E_TOOBIG || status == P2C2R_E_INVAL;
-}
-
-static void on_input_error(coord_tasks *tasks, coord_task *task, coord_peer *peer, int status,
-                           const char *detail)
-{
-    coord_peers_no_verdict(tasks->peers, peer, p2c2r__now_us());
-    if (task->input_error && peer->serial != task->input_error_peer) {
-        /* A second peer agrees: the input is at fault, and no peer is charged. */
-        task_end(tasks, task, status, detail, NULL, NULL, NULL);
-        return;
-    }
-    remember_tried(task, peer->serial);
-    uint64_t now = p2c2r__now_us();
-    if (time_for_another(tasks, task, now) &&
-        coord_peers_other_capable(tasks->peers, task->kind, task->mode, task->runtime, task->tried,
-                                  task->ntried) &&
-        queue_task(tasks, task) == P2C2R_OK) {
-        /* One peer's word is not enough: a broken or hostile peer could fail every task
-         * this way. Another peer runs it; if that one succeeds, this one is charged. */
-        task->input_error = status;
-        task->input_error_peer = peer->serial;
-        tasks->stats.retries++;
-        return;
-    }
-    task_end(tasks, task, status, detail, NULL, NULL, NULL);
-}
-
-static void on_result(coord_tasks *tasks, coord_task *task, coord_peer *peer,
-                      p2c2r_envelope_msg *msg, uint64_t now)
-{
-    const char *detail;
-    const zmq_msg_t *out = &msg->payload;
-    coord_params_view view;
-    const p2c2r_envelope *asked =
-        coord_params_view_of(&task->params, P2C2R__WIRE__MSG_TYPE__ASSIGN, &view);
-    int rc = coord_verify_result(tasks->verify, asked, &task->input, zmq_msg_data(&task->payload),
-                                 task->payload_size, msg->env, zmq_msg_data((zmq_msg_t *)out),
-                                 zmq_msg_size((zmq_msg_t *)out), msg->has_payload, &detail);
-    if (rc != P2C2R_OK) {
-        tasks->stats.rejected++;
-        char why[160];
-        snprintf(why, sizeof why, "wrong result from peer %s: %s", peer->name, detail);
-        log_limited(P2C2R_LOG_WARN, "%s", why);
-        peer_fault(tasks, task, peer, rc, why);
-        return;
-    }
-    coord_peers_success(tasks->peers, peer, task->cls, now - task->assigned_us, now);
-    coord_estimates_add(tasks->estimates, task->cls, now - task->assigned_us);
-    if (task->input_error) {
-        coord_peer *liar = coord_peers_find_serial(tasks->peers, task->input_error_peer);
-        if (liar)
-            coord_peers_failure(tasks->peers, liar, now,
-                                "refused as bad an input another peer ran");
-    }
-    task_end(tasks, task, P2C2R_OK, "", msg->env->frame, msg->env->timing,
-             msg->has_payload ? out : NULL);
-}
-
-void coord_tasks_on_answer(coord_tasks *tasks, coord_peer *peer, p2c2r_envelope_msg *msg)
-{
-    const p2c2r_envelope *in = msg->env;
-    if (in->instance != tasks->config.instance) {
-        /* Meant for an earlier coordinator: its task id means nothing here. */
-        log_limited(P2C2R_LOG_INFO, "answer from %s for another coordinator instance dropped",
-                    peer->name);
-        return;
-    }
-    coord_task *task = zhashx_lookup(tasks->running, &in->task_id);
-    if (!task || task->peer != peer) {
-        if (coord_peers_zombie_remove(tasks->peers, peer, in->task_id))
-            log_debug("late answer from %s for attempt %" PRIu64 ": its slot is free again",
-                      peer->name, in->task_id);
-        else
-            log_limited(P2C2R_LOG_INFO, "answer from %s for unknown attempt %" PRIu64 " dropped",
-                        peer->name, in->task_id);
-        return;
-    }
-    detach_running(tasks, task);
-    uint64_t now = p2c2r__now_us();
-    if (in->type == P2C2R__WIRE__MSG_TYPE__RESULT) {
-        on_result(tasks, task, peer, msg, now);
-        return;
-    }
-    char why[160];
-    int status = in->status;
-    if (status == P2C2R_OK || !known_status(status)) {
-        snprintf(why, sizeof why, "peer %s sent an ERROR with status %d", peer->name, status);
-        peer_fault(tasks, task, peer, P2C2R_E_PROTOCOL, why);
-    } else if (input_error(status)) {
-        on_input_error(tasks, task, peer, status, in->detail);
-    } else if (status == P2C2R_E_DEADLINE && now + DEADLINE_SLACK_US >= task->qitem.deadline_us) {
-        coord_peers_no_verdict(tasks->peers, peer, p2c2r__now_us());
-        task_end(tasks, task, status, in->detail, NULL, NULL, NULL);
-    } else {
-        /* A deadline still ahead is not a reason: the peer gave up, as with any error. */
-        snprintf(why, sizeof why, "peer %s: %s: %s", peer->name, p2c2r_errname(status), in->detail);
-        peer_fault(tasks, task, peer, status, why);
-    }
-}
-
-/* ---- peers coming and going --------------------------------------------------------- */
-
-static int compare_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
-void coord_tasks_on_load(coord_tasks *tasks, coord_peer *peer, const p2c2r_envelope *env,
-                         bool reconnected)
-{
-    const P2c2r__Wire__PeerLoad *load = env->load;
-    if (!load)
-        return;
-    size_t n = load->n_running < LOAD_MAX_RUNNING ? load->n_running : LOAD_MAX_RUNNING;
-    if (env->instance != tasks->config.instance) {
-        /* Everything it runs belongs to another coordinator: busy slots all the same. */
-        coord_peers_set_foreign(tasks->peers, peer, (uint64_t)n + load->foreign_busy,
-                                p2c2r__now_us());
-        return;
-    }
-    coord_peers_set_foreign(tasks->peers, peer, load->foreign_busy, p2c2r__now_us());
-    uint64_t running[LOAD_MAX_RUNNING];
-    if (n)
-        memcpy(running, load->running, n * sizeof *running);
-    qsort(running, n, sizeof *running, compare_u64);
-    /* An attempt the peer has seen (id <= last_assigned) and does not run was answered —
-     * answers travel ahead of this report on the same connection — or lost with a dead
-     * connection. After a reconnect everything sent on the old connection is accounted
-     * for. Either way it will not be answered: it goes elsewhere, the peer not charged. */
-    coord_task *task = peer->tasks;
-    while (task) {
-        coord_task *next = task->next;
-        if ((reconnected || task->attempt_id <= load->last_assigned) &&
-            !bsearch(&task->attempt_id, running, n, sizeof *running, compare_u64)) {
-            detach_running(tasks, task);
-            coord_peers_no_verdict(tasks->peers, peer, p2c2r__now_us());
-            char why[160];
-            snprintf(why, sizeof why, "peer %s no longer holds the task", peer->name);
-            retry_or_end(tasks, task, P2C2R_E_PEERLOST, why, peer->serial);
-        }
-        task = next;
-    }
-    coord_peers_zombies_reconcile(tasks->peers, peer, running, n, load->last_assigned, reconnected);
-}
-
-void coord_tasks_peer_lost(coord_tasks *tasks, coord_peer *peer, const char *why)
-{
-    if (peer->inflight)
-        log_warn("peer %s gone (%s) with %u task(s) in flight", peer->name, why, peer->inflight);
-    else
-        log_info("peer %s gone (%s)", peer->name, why);
-    char detail[160];
-    snprintf(detail, sizeof detail, "peer %s lost (%s)", peer->name, why);
-    while (peer->tasks) {
-        coord_task *task = peer->tasks;
-        detach_running(tasks, task);
-        retry_or_end(tasks, task, P2C2R_E_PEERLOST, detail, peer->serial);
-    }
 }
 
 /* ---- time --------------------------------------------------------------------------- */
@@ -823,32 +361,15 @@ static void on_timer(coord_tasks *tasks, coord_task *task, uint64_t now)
         task_free(tasks, task);
         return;
     }
-    coord_peer *peer = detach_running(tasks, task);
-    /* The peer may still be running it: the slot stays taken until it says otherwise. */
-    coord_peers_zombie_add(tasks->peers, peer, task->attempt_id);
-    char why[160];
-    if (now >= task->qitem.deadline_us) {
-        /* Charged only when the task had clearly enough time for what it usually takes. */
-        uint64_t mean = estimate_mean(tasks, task->cls);
-        if (mean && task->qitem.deadline_us - task->assigned_us > 2 * mean)
-            coord_peers_failure(tasks->peers, peer, now, "no answer by the deadline");
-        else
-            coord_peers_no_verdict(tasks->peers, peer, p2c2r__now_us());
-        snprintf(why, sizeof why, "no answer from peer %s by the deadline", peer->name);
-        task_end(tasks, task, P2C2R_E_DEADLINE, why, NULL, NULL, NULL);
-        return;
-    }
-    snprintf(why, sizeof why, "peer %s did not answer within %" PRIu64 " ms", peer->name,
-             (now - task->assigned_us) / 1000u);
-    peer_fault(tasks, task, peer, P2C2R_E_DEADLINE, why);
+    coord_attempt_timed_out(tasks, task, now);
 }
 
 void coord_tasks_expire(coord_tasks *tasks, uint64_t now_us)
 {
     coord_qitem *item;
     while ((item = coord_queue_pop_expired(tasks->queue, now_us))) {
-        task_end(tasks, TASK_OF_QITEM(item), P2C2R_E_DEADLINE, "deadline passed while queued", NULL,
-                 NULL, NULL);
+        coord_task_end(tasks, TASK_OF_QITEM(item), P2C2R_E_DEADLINE, "deadline passed while queued",
+                       NULL, NULL, NULL);
     }
     coord_timer *timer;
     while ((timer = coord_timers_pop_due(tasks->timers, now_us)))
@@ -868,12 +389,12 @@ void coord_tasks_drain(coord_tasks *tasks, int status, const char *detail)
 {
     coord_qitem *item;
     while ((item = coord_queue_pop_expired(tasks->queue, UINT64_MAX)))
-        task_end(tasks, TASK_OF_QITEM(item), status, detail, NULL, NULL, NULL);
+        coord_task_end(tasks, TASK_OF_QITEM(item), status, detail, NULL, NULL, NULL);
     coord_task *task;
     while ((task = zhashx_first(tasks->running))) {
-        coord_peer *peer = detach_running(tasks, task);
+        coord_peer *peer = coord_task_detach_running(tasks, task);
         coord_peers_zombie_add(tasks->peers, peer, task->attempt_id);
-        task_end(tasks, task, status, detail, NULL, NULL, NULL);
+        coord_task_end(tasks, task, status, detail, NULL, NULL, NULL);
     }
     /* What is left is parked, waiting for clients that will not come back in time now. */
     coord_timer *timer;

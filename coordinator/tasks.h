@@ -4,8 +4,9 @@
  * reachable), waits in the queue (queue.h), runs on a peer chosen by the registry
  * (peers.h), and ends exactly once. Every ending, whatever its cause — a checked result,
  * an error, a deadline, retries used up, shutdown — goes through one function in tasks.c,
- * task_end(), and every answer is handed to the client side from there: no task can end
- * twice or be forgotten.
+ * coord_task_end(), and every answer is handed to the client side from there: no task can
+ * end twice or be forgotten. attempts.c runs tasks on peers; task.h holds the record both
+ * share.
  *
  * Between admission and its end a task may run several times: each run on a peer (an
  * attempt) has its own wire id, never reused, and a timer. A peer-side failure (an error
