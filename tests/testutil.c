@@ -187,3 +187,41 @@ int testutil_task_ended(const uint64_t *ids, int *seen, int n, uint64_t id)
     seen[k] = 1;
     return k;
 }
+
+long testutil_proc_kb(pid_t pid, const char *field)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    long kb = -1;
+    size_t len = strlen(field);
+    while (fgets(line, sizeof line, f))
+        if (strncmp(line, field, len) == 0) {
+            kb = strtol(line + len, NULL, 10);
+            break;
+        }
+    fclose(f);
+    return kb;
+}
+
+uint64_t testutil_cpu_ticks(pid_t pid)
+{
+    /* Fields 14 and 15 of /proc/PID/stat, counted after the command name, which may hold
+     * spaces and parentheses. */
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    const char *p = strrchr(buf, ')');
+    unsigned long long utime, stime;
+    if (!p ||
+        sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime, &stime) != 2)
+        return 0;
+    return utime + stime;
+}

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "common/image.h"
 
@@ -74,5 +75,12 @@ long testutil_number_before(const char *path, const char *needle);
 
 /* Deterministic xorshift PRNG so failures reproduce. */
 uint64_t testutil_rand(uint64_t *state);
+
+/* A "Vm...:" line of /proc/PID/status (field e.g. "VmRSS:"), in kB; -1 when unreadable. */
+long testutil_proc_kb(pid_t pid, const char *field);
+
+/* utime + stime of a process in clock ticks (sysconf(_SC_CLK_TCK) a second); 0 when
+ * unreadable. */
+uint64_t testutil_cpu_ticks(pid_t pid);
 
 #endif /* P2C2R_TESTUTIL_H */

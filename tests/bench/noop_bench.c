@@ -6,6 +6,8 @@
  * the same number of tasks, the same window in flight, the same payload size. Both sides
  * time each task from just before it is sent to just after its answer is in hand, so the
  * ratio is what scheduling, envelopes, the SDK's pipes and the peer's worker threads add.
+ * On two cores throughput follows CPU time, so the bench also prints each role's CPU per
+ * task (client, broker or coordinator, worker or peer: utime + stime, kernel included).
  *
  * Figures are printed, never asserted: machines are noisy. The bench fails only when a
  * task fails, comes back twice or with the wrong bytes, or something cannot start. It
@@ -22,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -29,6 +32,7 @@
 
 #include "cluster.h"
 #include "p2c2r.h"
+#include "testutil.h"
 
 #define WINDOW           16           /* tasks in flight, on both sides */
 #define WARMUP_TASKS     (4 * WINDOW) /* run first, not measured: connections, registration */
@@ -56,7 +60,10 @@ typedef struct figures {
     unsigned long p50;  /* median latency, us */
     unsigned long p99;  /* 99th percentile latency, us */
     int ok;             /* whether the run completed */
+    double cpu_us[3];   /* CPU per task: client, broker (coordinator), worker (peer) */
 } figures;
+
+enum { ROLE_CLIENT, ROLE_BROKER, ROLE_WORKER, NROLES };
 
 /* The SDK's own account of where the time went, p50 of each part (us). */
 typedef struct parts {
@@ -142,13 +149,32 @@ static pid_t zl_spawn(int slot, const char *bin, const char *const *args, int *o
     return pid;
 }
 
-static void zl_stop(int slot)
+/* Kill the child in slot and reap it; its CPU time (utime + stime, us) goes to *cpu_us
+ * when not NULL. */
+static void zl_stop(int slot, double *cpu_us)
 {
     if (zl_children[slot] <= 0)
         return;
     kill(zl_children[slot], SIGKILL);
-    waitpid(zl_children[slot], NULL, 0);
+    struct rusage ru;
+    if (wait4(zl_children[slot], NULL, 0, &ru) > 0 && cpu_us)
+        *cpu_us = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e6 +
+                  (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
     zl_children[slot] = 0;
+}
+
+static double ticks_us(uint64_t ticks)
+{
+    return (double)ticks * 1e6 / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* This process's CPU time so far, us. */
+static double self_cpu_us(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e6 +
+           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
 }
 
 /* Two distinct free loopback ports (both held while the second is picked). */
@@ -213,12 +239,12 @@ static int zl_start(const char *bin, char *front, char *back, size_t size)
         }
         if (!bound) {
             fprintf(stderr, "noop_bench: zmq_limit broker did not bind %s and %s\n", front, back);
-            zl_stop(0);
+            zl_stop(0, NULL);
             return -1;
         }
         const char *const wargs[] = {"worker", back, NULL};
         if (zl_spawn(1, bin, wargs, NULL) < 0) {
-            zl_stop(0);
+            zl_stop(0, NULL);
             return -1;
         }
         return 0;
@@ -237,6 +263,8 @@ static int zl_client(const char *bin, const char *front, long tasks, size_t size
     snprintf(s, sizeof s, "%zu", size);
     const char *const args[] = {"client", front, n, w, s, NULL};
     int fd;
+    uint64_t broker0 = testutil_cpu_ticks(zl_children[0]);
+    uint64_t worker0 = testutil_cpu_ticks(zl_children[1]);
     if (zl_spawn(2, bin, args, &fd) < 0)
         return -1;
     char out[1024];
@@ -259,7 +287,11 @@ static int zl_client(const char *bin, const char *front, long tasks, size_t size
     }
     out[used] = '\0';
     close(fd);
-    zl_stop(2);
+    double client_us = 0;
+    zl_stop(2, &client_us);
+    f->cpu_us[ROLE_CLIENT] = client_us / (double)tasks;
+    f->cpu_us[ROLE_BROKER] = ticks_us(testutil_cpu_ticks(zl_children[0]) - broker0) / (double)tasks;
+    f->cpu_us[ROLE_WORKER] = ticks_us(testutil_cpu_ticks(zl_children[1]) - worker0) / (double)tasks;
     long done = 0;
     const char *line = strstr(out, "tasks=");
     if (!line || sscanf(line, "tasks=%ld seconds=%*f tasks_per_s=%lf p50_us=%lu p99_us=%lu", &done,
@@ -288,8 +320,8 @@ static int run_zmq_limit(const char *bin, figures *out)
         if (rc == 0)
             rc = zl_client(bin, front, cases[i].tasks, cases[i].size, &out[i]);
     }
-    zl_stop(1);
-    zl_stop(0);
+    zl_stop(1, NULL);
+    zl_stop(0, NULL);
     return rc;
 }
 
@@ -308,9 +340,11 @@ static unsigned long percentile(uint64_t *v, long n, double q)
     return (unsigned long)v[(long)(n * q)];
 }
 
-/* Run `tasks` noop tasks of `size` bytes with WINDOW in flight. Each payload carries its
- * index, which must come back. Fills *f (and *p when not NULL). Returns 0 or -1. */
-static int run_p2c2r_tasks(p2c2r_client *client, long tasks, size_t size, figures *f, parts *p)
+/* Run `tasks` noop tasks of `size` bytes with WINDOW in flight through the coordinator and
+ * peer of cl. Each payload carries its index, which must come back. Fills *f (and *p when
+ * not NULL). Returns 0 or -1. */
+static int run_p2c2r_tasks(const cluster *cl, p2c2r_client *client, long tasks, size_t size,
+                           figures *f, parts *p)
 {
     uint8_t *buf = calloc(1, size);
     uint64_t *sent_at = calloc((size_t)tasks, sizeof *sent_at);
@@ -325,6 +359,9 @@ static int run_p2c2r_tasks(p2c2r_client *client, long tasks, size_t size, figure
     }
     long sent = 0, got = 0, failed = 0;
     uint64_t first_id = 0;
+    double self0 = self_cpu_us();
+    uint64_t coordinator0 = testutil_cpu_ticks(cl->coordinator);
+    uint64_t peer0 = testutil_cpu_ticks(cl->peers[0]);
     uint64_t t0 = now_us();
     while (got < tasks) {
         while (sent < tasks && sent - got < WINDOW) {
@@ -384,6 +421,10 @@ static int run_p2c2r_tasks(p2c2r_client *client, long tasks, size_t size, figure
         p2c2r_result_free(&r);
     }
     double secs = (double)(now_us() - t0) / 1e6;
+    f->cpu_us[ROLE_CLIENT] = (self_cpu_us() - self0) / (double)tasks;
+    f->cpu_us[ROLE_BROKER] =
+        ticks_us(testutil_cpu_ticks(cl->coordinator) - coordinator0) / (double)tasks;
+    f->cpu_us[ROLE_WORKER] = ticks_us(testutil_cpu_ticks(cl->peers[0]) - peer0) / (double)tasks;
     if (failed) {
         fprintf(stderr, "noop_bench: %ld of %ld tasks failed\n", failed, tasks);
         goto done;
@@ -429,9 +470,10 @@ static int run_p2c2r(figures *out, parts *out_parts)
     rc = 0;
     for (size_t i = 0; i < NCASES && rc == 0; i++) {
         figures warm;
-        rc = run_p2c2r_tasks(client, WARMUP_TASKS, cases[i].size, &warm, NULL);
+        rc = run_p2c2r_tasks(&cl, client, WARMUP_TASKS, cases[i].size, &warm, NULL);
         if (rc == 0)
-            rc = run_p2c2r_tasks(client, cases[i].tasks, cases[i].size, &out[i], &out_parts[i]);
+            rc =
+                run_p2c2r_tasks(&cl, client, cases[i].tasks, cases[i].size, &out[i], &out_parts[i]);
     }
 done:
     p2c2r_client_destroy(&client);
@@ -454,12 +496,19 @@ static void print_case(const bench_case *c, const figures *zl, const figures *p2
     if (zl->ok)
         printf("zmq_limit: tasks_per_s=%.0f p50_us=%lu p99_us=%lu\n", zl->tasks_per_s, zl->p50,
                zl->p99);
+    if (zl->ok)
+        printf("zmq_limit CPU per task: client %.1f + broker %.1f + worker %.1f = %.1f us\n",
+               zl->cpu_us[0], zl->cpu_us[1], zl->cpu_us[2],
+               zl->cpu_us[0] + zl->cpu_us[1] + zl->cpu_us[2]);
     if (p2->ok) {
         printf("p2c2r:     tasks_per_s=%.0f p50_us=%lu p99_us=%lu\n", p2->tasks_per_s, p2->p50,
                p2->p99);
         printf("p2c2r p50 parts (SDK timings): sdk_total_us=%lu coordinator_queue_us=%lu "
                "peer_us=%lu\n",
                pp->total, pp->queue, pp->peer);
+        printf("p2c2r CPU per task: SDK %.1f + coordinator %.1f + peer %.1f = %.1f us\n",
+               p2->cpu_us[0], p2->cpu_us[1], p2->cpu_us[2],
+               p2->cpu_us[0] + p2->cpu_us[1] + p2->cpu_us[2]);
     }
     if (zl->ok && p2->ok)
         printf("ratio p2c2r/zmq_limit: throughput=%.2f p50=%.1f p99=%.1f\n",

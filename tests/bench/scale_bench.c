@@ -62,6 +62,7 @@
 #include "common/task.h"
 #include "p2c2r.h"
 #include "peerfarm.h"
+#include "testutil.h"
 #include "testwire.h"
 
 #define WINDOW           256               /* tasks in flight per client */
@@ -115,48 +116,9 @@ static long env_long(const char *name, long def, long min)
 
 /* ---- the coordinator seen from /proc ------------------------------------------------ */
 
-/* A "Vm...:" line of /proc/PID/status, in kB; -1 when unreadable. */
-static long proc_status_kb(pid_t pid, const char *field)
-{
-    char path[64], line[256];
-    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return -1;
-    long kb = -1;
-    size_t len = strlen(field);
-    while (fgets(line, sizeof line, f))
-        if (strncmp(line, field, len) == 0) {
-            kb = strtol(line + len, NULL, 10);
-            break;
-        }
-    fclose(f);
-    return kb;
-}
-
 static long rss_kb(pid_t pid)
 {
-    return proc_status_kb(pid, "VmRSS:");
-}
-
-/* utime + stime of a process in clock ticks (fields 14 and 15 of /proc/PID/stat, counted
- * after the command name, which may hold spaces and parentheses); 0 when unreadable. */
-static uint64_t cpu_ticks(pid_t pid)
-{
-    char path[64], buf[1024];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return 0;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    const char *p = strrchr(buf, ')');
-    unsigned long long utime, stime;
-    if (!p ||
-        sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime, &stime) != 2)
-        return 0;
-    return utime + stime;
+    return testutil_proc_kb(pid, "VmRSS:");
 }
 
 static double ticks_us(uint64_t ticks)
@@ -234,9 +196,9 @@ static double measure_idle(pid_t pid, peerfarm *farm, const char *what)
 {
     peerfarm_stats a, b;
     peerfarm_stats_get(farm, 0, &a);
-    uint64_t t0 = p2c2r__now_us(), c0 = cpu_ticks(pid);
+    uint64_t t0 = p2c2r__now_us(), c0 = testutil_cpu_ticks(pid);
     usleep(IDLE_US);
-    uint64_t c1 = cpu_ticks(pid), t1 = p2c2r__now_us();
+    uint64_t c1 = testutil_cpu_ticks(pid), t1 = p2c2r__now_us();
     peerfarm_stats_get(farm, 0, &b);
     double secs = (double)(t1 - t0) / 1e6;
     uint64_t beats = b.heartbeats - a.heartbeats;
@@ -399,7 +361,7 @@ static int phase_steady(const cluster *cl, peerfarm *farm, int npeers, peer_fit 
     peerfarm_stats a, b;
     if (peerfarm_stats_get(farm, 0, &a) != 0 || peerfarm_traffic(farm, TRAFFIC_ROUNDS) != 0)
         return -1;
-    uint64_t t0 = p2c2r__now_us(), c0 = cpu_ticks(cl->coordinator);
+    uint64_t t0 = p2c2r__now_us(), c0 = testutil_cpu_ticks(cl->coordinator);
     uint64_t give_up = t0 + TRAFFIC_MS * 1000ull;
     do {
         usleep(50000);
@@ -409,7 +371,7 @@ static int phase_steady(const cluster *cl, peerfarm *farm, int npeers, peer_fit 
             return -1;
         }
     } while (b.traffic_left > 0);
-    uint64_t c1 = cpu_ticks(cl->coordinator), t1 = p2c2r__now_us();
+    uint64_t c1 = testutil_cpu_ticks(cl->coordinator), t1 = p2c2r__now_us();
     usleep(SETTLE_US);
     long kb = rss_kb(cl->coordinator);
     double secs = (double)(t1 - t0) / 1e6;
@@ -571,7 +533,7 @@ static long run_case(const cluster *cl, peerfarm *farm, const settings *s, const
     if (peerfarm_stats_get(farm, 1, &before) != 0)
         return -1;
     pid_t pid = cl->coordinator;
-    uint64_t t0 = p2c2r__now_us(), c0 = cpu_ticks(pid);
+    uint64_t t0 = p2c2r__now_us(), c0 = testutil_cpu_ticks(pid);
     int started = 0;
     for (int i = 0; i < c->clients; i++) {
         jobs[i] = (stream_job){
@@ -607,7 +569,7 @@ static long run_case(const cluster *cl, peerfarm *farm, const settings *s, const
         first = jobs[i].start_us < first ? jobs[i].start_us : first;
         last = jobs[i].end_us > last ? jobs[i].end_us : last;
     }
-    uint64_t c1 = cpu_ticks(pid), t1 = p2c2r__now_us();
+    uint64_t c1 = testutil_cpu_ticks(pid), t1 = p2c2r__now_us();
     if (started < c->clients) {
         fprintf(stderr, "scale_bench: could not start %d client threads\n", c->clients);
         return -1;
@@ -884,7 +846,7 @@ int main(void)
         }
         failed += f;
     }
-    long vm_hwm = proc_status_kb(cl.coordinator, "VmHWM:");
+    long vm_hwm = testutil_proc_kb(cl.coordinator, "VmHWM:");
     printf("\ncoordinator peak RSS so far (VmHWM): %.1f MB\n", mb(vm_hwm));
     if (cluster_stop(&cl) != 0) {
         broke = "the coordinator did not exit cleanly";

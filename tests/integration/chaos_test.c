@@ -113,7 +113,7 @@ int main(void)
     }
     tcpproxy *proxy = tcpproxy_start(atoi(strrchr(cl.peer_endpoint, ':') + 1));
     char via[64];
-    snprintf(via, sizeof via, "tcp://127.0.0.1:%d", proxy ? tcpproxy_port(proxy) : 1);
+    snprintf(via, sizeof via, "tcp://%s:%d", cluster_host(), proxy ? tcpproxy_port(proxy) : 1);
     const char *const real[] = {"--coordinator",  via,   "--slots", "2",
                                 "--heartbeat-ms", "100", NULL};
     const char *const silent[] = {"--coordinator", via, "--mode", "silent", NULL};

@@ -1,12 +1,14 @@
 /* cluster: see cluster.h. */
 #include "cluster.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -176,13 +178,31 @@ static int start_coordinator(cluster *c, const char *clients, const char *peers,
     return 0;
 }
 
+uint32_t cluster_host_addr(void)
+{
+    /* 127.x.y.z with z in 1..254: from the pid, distinct for the tests running at once. */
+    uint32_t pid = (uint32_t)getpid();
+    return (127u << 24) | ((pid / 254u) & 0xffffu) << 8 | (1u + pid % 254u);
+}
+
+const char *cluster_host(void)
+{
+    static char host[INET_ADDRSTRLEN];
+    uint32_t a = cluster_host_addr();
+    snprintf(host, sizeof host, "%u.%u.%u.%u", a >> 24, (a >> 16) & 255u, (a >> 8) & 255u,
+             a & 255u);
+    return host;
+}
+
 int cluster_start_coordinator(cluster *c, const char *const *extra_args)
 {
     const char *coordinator_log = c->coordinator_log, *peer_log = c->peer_log;
     memset(c, 0, sizeof *c);
     c->coordinator_log = coordinator_log;
     c->peer_log = peer_log;
-    return start_coordinator(c, "tcp://127.0.0.1:*", "tcp://127.0.0.1:*", extra_args);
+    char endpoint[64];
+    snprintf(endpoint, sizeof endpoint, "tcp://%s:*", cluster_host());
+    return start_coordinator(c, endpoint, endpoint, extra_args);
 }
 
 int cluster_restart_coordinator(cluster *c, int sig, const char *const *extra_args)

@@ -1,15 +1,19 @@
 /* cluster: start a real coordinator and peers on loopback for integration tests and tear
  * them down whatever happens.
  *
- * The coordinator binds "tcp://127.0.0.1:*" and reports the ports it got on its ready
- * line, so tests never race for free ports. Children are killed by the kernel if the test
- * process dies (PR_SET_PDEATHSIG), and by an atexit/signal handler on any exit, so a
- * failing or crashing test leaves nothing running. Binaries come from the environment
+ * The coordinator binds "tcp://HOST:*" and reports the ports it got on its ready line, so
+ * tests never race for free ports. HOST is a loopback address of this test process's own
+ * (cluster_host(): 127.x.y.z from its pid; all of 127/8 is loopback): tests run side by
+ * side, and a peer of one test that keeps reconnecting to a coordinator it lost must never
+ * find another test's coordinator that got the same port. Children are killed by the kernel if the
+ * test process dies (PR_SET_PDEATHSIG), and by an atexit/signal handler on any exit, so a failing
+ * or crashing test leaves nothing running. Binaries come from the environment
  * (P2C2R_COORDINATOR_BIN, P2C2R_PEER_BIN), which meson sets.
  */
 #ifndef P2C2R_TEST_CLUSTER_H
 #define P2C2R_TEST_CLUSTER_H
 
+#include <stdint.h>
 #include <sys/types.h>
 
 #define CLUSTER_MAX_PEERS 16
@@ -24,6 +28,10 @@ typedef struct cluster {
                                        is appended to this file, at log level info */
     const char *peer_log;           /* the same for peers started while it is set */
 } cluster;
+
+/* This process's loopback address, "127.x.y.z", and the same in host byte order. */
+const char *cluster_host(void);
+uint32_t cluster_host_addr(void);
 
 /* Start the coordinator with extra flags (NULL-terminated list, may be NULL) and wait for
  * its ready line. Returns 0, or -1 after printing why. Clears *c first, except the log

@@ -36,7 +36,7 @@ static size_t jpeg_size;
 static tcpproxy *relay_to(const char *endpoint, char *via, size_t via_size)
 {
     tcpproxy *proxy = tcpproxy_start(atoi(strrchr(endpoint, ':') + 1));
-    snprintf(via, via_size, "tcp://127.0.0.1:%d", proxy ? tcpproxy_port(proxy) : 1);
+    snprintf(via, via_size, "tcp://%s:%d", cluster_host(), proxy ? tcpproxy_port(proxy) : 1);
     return proxy;
 }
 

@@ -7,6 +7,8 @@
  */
 #include "tcpproxy.h"
 
+#include "cluster.h"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -58,7 +60,7 @@ static void accept_one(tcpproxy *p)
         return;
     int out = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons((uint16_t)p->target_port)};
-    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    to.sin_addr.s_addr = htonl(cluster_host_addr());
     relay_link *l = NULL;
     for (int i = 0; i < PROXY_MAX_LINKS && !l; i++)
         if (p->links[i].fd[0] < 0)
@@ -158,7 +160,7 @@ tcpproxy *tcpproxy_start(int target_port)
     p->target_port = target_port;
     p->listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     struct sockaddr_in addr = {.sin_family = AF_INET};
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_addr.s_addr = htonl(cluster_host_addr());
     socklen_t len = sizeof addr;
     if (p->listen_fd < 0 || bind(p->listen_fd, (struct sockaddr *)&addr, sizeof addr) != 0 ||
         listen(p->listen_fd, 64) != 0 ||

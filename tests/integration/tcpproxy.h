@@ -10,7 +10,7 @@
 
 typedef struct tcpproxy tcpproxy;
 
-/* Listen on a free loopback port and relay to 127.0.0.1:target_port. NULL on failure. */
+/* Listen on a free port of cluster_host() and relay to its target_port. NULL on failure. */
 tcpproxy *tcpproxy_start(int target_port);
 /* The port it listens on. */
 int tcpproxy_port(const tcpproxy *proxy);

@@ -1,6 +1,10 @@
 /* testwire: see testwire.h. */
 #include "testwire.h"
 
+#include <stdio.h>
+
+#include "cluster.h"
+
 #include <string.h>
 #include <zmq.h>
 
@@ -23,8 +27,9 @@ void *testwire_router(void *ctx, char *endpoint, size_t size)
     void *sock = zmq_socket(ctx, ZMQ_ROUTER);
     int linger = 0;
     zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof linger);
-    if (zmq_bind(sock, "tcp://127.0.0.1:*") != 0 ||
-        zmq_getsockopt(sock, ZMQ_LAST_ENDPOINT, endpoint, &size) != 0) {
+    char any[64];
+    snprintf(any, sizeof any, "tcp://%s:*", cluster_host());
+    if (zmq_bind(sock, any) != 0 || zmq_getsockopt(sock, ZMQ_LAST_ENDPOINT, endpoint, &size) != 0) {
         zmq_close(sock);
         return NULL;
     }
