@@ -8,6 +8,7 @@
 #ifndef P2C2R_PEER_KIND_H
 #define P2C2R_PEER_KIND_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <zmq.h>
@@ -43,6 +44,10 @@ typedef struct peer_kind_ops {
     int (*run_cpu)(void *state, const peer_task_in *in, peer_task_out *out);
     int (*run_gpu)(void *state, const peer_task_in *in, peer_task_out *out); /* or NULL */
     void (*fini)(void **state); /* undoes init; NULL if stateless */
+    /* Stateless, never blocks and takes microseconds: it runs on the peer's network thread
+     * as the ASSIGN arrives, because handing it to a worker thread and its answer back
+     * would cost more than the task itself. */
+    bool runs_inline;
 } peer_kind_ops;
 
 extern const peer_kind_ops peer_kind_upscale;

@@ -1,5 +1,6 @@
 /* kind_noop: echoes its payload. It measures what the cluster itself costs per task
- * (queueing, routing, serialisation) with no compute in the way. */
+ * (queueing, routing, serialisation) with no compute in the way, so it runs inline: no
+ * worker thread in the way either. */
 #include "peer/kind.h"
 
 static int noop_run_cpu(void *state, const peer_task_in *in, peer_task_out *out)
@@ -14,4 +15,5 @@ static int noop_run_cpu(void *state, const peer_task_in *in, peer_task_out *out)
 const peer_kind_ops peer_kind_noop = {
     .name = "noop",
     .run_cpu = noop_run_cpu,
+    .runs_inline = true,
 };

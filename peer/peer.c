@@ -48,7 +48,8 @@ struct peer {
     zactor_t **workers;        /* one per slot */
     peer_slot *slots;          /* what each worker is doing */
     uint32_t nbusy;            /* count of busy workers */
-    zmq_pollitem_t *items;     /* dealer, then each worker's pipe */
+    zmq_pollitem_t *items;     /* dealer, then the pipes of the busy workers */
+    uint32_t *polled;          /* the worker of each of those pipes */
     uint64_t next_beat_us;     /* when to send the next heartbeat (or hello) */
     uint64_t instance;         /* the coordinator we last heard from (0: none yet) */
     bool registered;           /* that coordinator knows us */
@@ -249,6 +250,20 @@ static void on_assign(peer *p, p2c2r_envelope_msg *msg)
         send_error(p, env->instance, env->task_id, rc, detail);
         return;
     }
+    if (peer_kinds[kind]->runs_inline) {
+        peer_job job = {.env = env, .kind = kind, .received_us = now};
+        job.deadline_us = now + env->deadline_us;
+        zmq_msg_init(&job.payload);
+        if (msg->has_payload)
+            zmq_msg_move(&job.payload, &msg->payload);
+        rc = peer_worker_run(p->sock, ZMQ_DONTWAIT, NULL, true, &job);
+        zmq_msg_close(&job.payload);
+        if (rc != P2C2R_OK)
+            log_limited(P2C2R_LOG_WARN, "answer to task %" PRIu64 " not sent: %s", env->task_id,
+                        p2c2r_strerror(rc));
+        p->done++;
+        return;
+    }
     uint32_t idle = 0;
     while (idle < p->config.slots && p->slots[idle].busy)
         idle++;
@@ -280,7 +295,8 @@ static void on_assign(peer *p, p2c2r_envelope_msg *msg)
     p->nbusy++;
 }
 
-static void on_coordinator(peer *p)
+/* Handle one message from the coordinator; false when none was waiting. */
+static bool on_coordinator(peer *p)
 {
     p2c2r_envelope_msg msg;
     int rc = p2c2r__envelope_recv(p->sock, false, ZMQ_DONTWAIT, &msg);
@@ -322,13 +338,14 @@ static void on_coordinator(peer *p)
     }
 done:
     p2c2r__envelope_msg_close(&msg);
+    return rc != P2C2R_E_TIMEOUT;
 }
 
 /* Relay a worker's answer, frame by frame, to the coordinator; the worker is idle again.
  * An answer for a coordinator instance that is gone is dropped: nobody there asked. */
 static void on_worker(peer *p, uint32_t w)
 {
-    void *pipe = p->items[1 + w].socket;
+    void *pipe = zsock_resolve(zactor_sock(p->workers[w]));
     zmq_msg_t part;
     zmq_msg_init(&part);
     bool sending = p->slots[w].instance == p->instance;
@@ -357,25 +374,33 @@ static void on_worker(peer *p, uint32_t w)
 
 int peer_run(peer *p)
 {
-    uint32_t n = 1 + p->config.slots;
     p->hello_backoff_us = p->config.heartbeat_ms * 1000ull;
     send_hello(p);
     p->next_beat_us = p2c2r__now_us() + p->config.heartbeat_ms * 1000ull;
     while (!zsys_interrupted) {
         uint64_t now = p2c2r__now_us();
         long timeout = p->next_beat_us > now ? (long)((p->next_beat_us - now + 999) / 1000) : 0;
+        /* Only busy workers can answer: an idle peer, or one running inline kinds, polls
+         * one socket instead of one per slot. */
+        uint32_t n = 1;
+        for (uint32_t w = 0; w < p->config.slots && n - 1 < p->nbusy; w++)
+            if (p->slots[w].busy) {
+                p->items[n] =
+                    (zmq_pollitem_t){zsock_resolve(zactor_sock(p->workers[w])), 0, ZMQ_POLLIN, 0};
+                p->polled[n++ - 1] = w;
+            }
         if (zmq_poll(p->items, (int)n, timeout) < 0) {
             if (errno == EINTR)
                 continue;
             log_error("poll failed: %s", zmq_strerror(errno));
             return P2C2R_E_IO;
         }
-        for (uint32_t w = 0; w < p->config.slots; w++)
-            if (p->items[1 + w].revents & ZMQ_POLLIN)
-                on_worker(p, w);
+        for (uint32_t i = 1; i < n; i++)
+            if (p->items[i].revents & ZMQ_POLLIN)
+                on_worker(p, p->polled[i - 1]);
         if (p->items[0].revents & ZMQ_POLLIN)
-            for (int i = 0; i < 64 && (zsock_events(p->dealer) & ZMQ_POLLIN); i++)
-                on_coordinator(p);
+            for (int i = 0; i < 64 && on_coordinator(p); i++)
+                ;
         now = p2c2r__now_us();
         if (now >= p->next_beat_us) {
             /* Unregistered, a heartbeat would only be refused: say hello instead. */
@@ -402,8 +427,9 @@ peer *peer_new(const peer_config *config, int *err)
     p->workers = calloc(config->slots, sizeof *p->workers);
     p->slots = calloc(config->slots, sizeof *p->slots);
     p->items = calloc(1 + config->slots, sizeof *p->items);
+    p->polled = calloc(config->slots, sizeof *p->polled);
     p->dealer = zsock_new(ZMQ_DEALER);
-    if (!p->workers || !p->slots || !p->items || !p->dealer)
+    if (!p->workers || !p->slots || !p->items || !p->polled || !p->dealer)
         goto fail;
     rc = peer_resources_init(&p->res, config->threads);
     if (rc != P2C2R_OK)
@@ -419,8 +445,6 @@ peer *peer_new(const peer_config *config, int *err)
         p->workers[w] = peer_worker_new(&p->res);
         if (!p->workers[w])
             goto fail;
-        p->items[1 + w] =
-            (zmq_pollitem_t){zsock_resolve(zactor_sock(p->workers[w])), 0, ZMQ_POLLIN, 0};
     }
     zsock_set_linger(p->dealer, SHUTDOWN_LINGER_MS);
     zsock_set_maxmsgsize(p->dealer, (int)(P2C2R_PAYLOAD_MAX_BYTES + P2C2R_ENVELOPE_MAX_BYTES));
@@ -454,6 +478,7 @@ void peer_destroy(peer **pp)
     free(p->workers);
     free(p->slots);
     free(p->items);
+    free(p->polled);
     free(p);
     *pp = NULL;
 }

@@ -29,8 +29,7 @@ int peer_worker_send(zactor_t *worker, peer_job **job)
     return P2C2R_OK;
 }
 
-/* Run one job and send its answer on the pipe. Frees the job. */
-static void run_job(void *pipe, void **states, const int *ready, peer_job *job)
+int peer_worker_run(void *sock, int flags, void *state, bool ready, peer_job *job)
 {
     const peer_kind_ops *ops = peer_kinds[job->kind];
     peer_task_in in = {
@@ -44,11 +43,11 @@ static void run_job(void *pipe, void **states, const int *ready, peer_job *job)
     if (start >= job->deadline_us) {
         rc = P2C2R_E_DEADLINE;
         out.detail = "deadline passed before the task started on the peer";
-    } else if (!ready[job->kind]) {
+    } else if (!ready) {
         rc = P2C2R_E_INTERNAL;
         out.detail = "the peer could not initialise this task kind";
     } else {
-        rc = ops->run_cpu(states[job->kind], &in, &out);
+        rc = ops->run_cpu(state, &in, &out);
     }
     uint64_t end = p2c2r__now_us();
     if (rc == P2C2R_OK && end > job->deadline_us) {
@@ -90,13 +89,10 @@ static void run_job(void *pipe, void **states, const int *ready, peer_job *job)
     }
     log_debug("task %" PRIu64 " (%s): %s in %" PRIu64 " us", job->env->task_id, ops->name,
               p2c2r_errname(env.status), end - start);
-    rc = p2c2r__envelope_send(pipe, NULL, 0, &env,
-                              env.type == P2C2R__WIRE__MSG_TYPE__RESULT ? &payload : NULL, 0);
-    if (rc != P2C2R_OK)
-        log_error("worker cannot answer task %" PRIu64 ": %s", job->env->task_id,
-                  p2c2r_strerror(rc));
+    rc = p2c2r__envelope_send(sock, NULL, 0, &env,
+                              env.type == P2C2R__WIRE__MSG_TYPE__RESULT ? &payload : NULL, flags);
     zmq_msg_close(&payload);
-    peer_worker_job_free(&job);
+    return rc;
 }
 
 static void worker_actor(zsock_t *pipe_sock, void *args)
@@ -125,7 +121,11 @@ static void worker_actor(zsock_t *pipe_sock, void *args)
         peer_job *job;
         memcpy(&job, zmq_msg_data(&msg), sizeof job);
         zmq_msg_close(&msg);
-        run_job(pipe, states, ready, job);
+        int rc = peer_worker_run(pipe, 0, states[job->kind], ready[job->kind], job);
+        if (rc != P2C2R_OK)
+            log_error("worker cannot answer task %" PRIu64 ": %s", job->env->task_id,
+                      p2c2r_strerror(rc));
+        peer_worker_job_free(&job);
     }
     for (size_t i = 0; i < peer_kinds_count; i++)
         if (ready[i] && peer_kinds[i]->fini)

@@ -10,6 +10,7 @@
 #define P2C2R_PEER_WORKER_H
 
 #include <czmq.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "common/envelope.h"
@@ -30,6 +31,12 @@ zactor_t *peer_worker_new(const peer_resources *res);
 /* Hand a job to an idle worker. Takes ownership: *job is NULL afterwards, also on failure
  * (when the job is freed). Returns P2C2R_OK or P2C2R_E_IO. */
 int peer_worker_send(zactor_t *worker, peer_job **job);
+
+/* Run a job with its kind's state (ready: that state was initialised) and send the
+ * answer, [Envelope][payload], on sock with flags: a worker's pipe, or the coordinator's
+ * DEALER for a kind that runs inline. The job keeps its envelope; an echoed payload is
+ * moved out of it. P2C2R_OK, or the error sending the answer. */
+int peer_worker_run(void *sock, int flags, void *state, bool ready, peer_job *job);
 
 /* Free a job that was not handed to a worker. Accepts NULL; sets *job to NULL. */
 void peer_worker_job_free(peer_job **job);
