@@ -2,6 +2,8 @@
 #include "common/envelope.h"
 
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 void p2c2r__envelope_init(p2c2r_envelope *env, P2c2r__Wire__MsgType type)
@@ -28,8 +30,12 @@ int p2c2r__envelope_decode(const void *data, size_t size, p2c2r_envelope **env)
         p2c2r__wire__envelope__free_unpacked(e, NULL);
         return P2C2R_E_VERSION;
     }
+    bool batchable = e->type == P2C2R__WIRE__MSG_TYPE__SUBMIT ||
+                     e->type == P2C2R__WIRE__MSG_TYPE__ASSIGN ||
+                     e->type == P2C2R__WIRE__MSG_TYPE__RESULT;
     if (e->type <= P2C2R__WIRE__MSG_TYPE__MSG_TYPE_UNSPECIFIED ||
-        e->type > P2C2R__WIRE__MSG_TYPE__PEER_BYE) {
+        e->type > P2C2R__WIRE__MSG_TYPE__CANCEL ||
+        (e->n_items && (!batchable || e->n_items > P2C2R_BATCH_MAX))) {
         p2c2r__wire__envelope__free_unpacked(e, NULL);
         return P2C2R_E_PROTOCOL;
     }
@@ -60,6 +66,17 @@ int p2c2r__envelope_encode(const p2c2r_envelope *env, zmq_msg_t *msg)
     return P2C2R_OK;
 }
 
+int p2c2r__envelope_dup(const p2c2r_envelope *env, p2c2r_envelope **copy)
+{
+    *copy = NULL;
+    zmq_msg_t packed;
+    int rc = p2c2r__envelope_encode(env, &packed);
+    if (rc == P2C2R_OK)
+        rc = p2c2r__envelope_decode(zmq_msg_data(&packed), zmq_msg_size(&packed), copy);
+    zmq_msg_close(&packed);
+    return rc;
+}
+
 /* Drain what is left of a multipart message so the next recv starts a new one. */
 static void drain(void *sock, zmq_msg_t *part)
 {
@@ -71,11 +88,41 @@ static void drain(void *sock, zmq_msg_t *part)
     }
 }
 
+/* The rest of a batch: exactly one payload frame per item, part holding the envelope's
+ * frame. P2C2R_OK, or P2C2R_E_PROTOCOL / P2C2R_E_NOMEM with part holding the last frame
+ * read, for the caller to drain. */
+static int recv_items(void *sock, p2c2r_envelope_msg *msg, zmq_msg_t *part)
+{
+    size_t n = msg->env->n_items;
+    if (!zmq_msg_more(part))
+        return P2C2R_E_PROTOCOL;
+    msg->item_payloads = malloc(n * sizeof *msg->item_payloads);
+    if (!msg->item_payloads)
+        return P2C2R_E_NOMEM;
+    for (size_t i = 0; i < n; i++)
+        zmq_msg_init(&msg->item_payloads[i]);
+    for (size_t i = 0; i < n; i++) {
+        if (zmq_msg_recv(&msg->item_payloads[i], sock, 0) < 0)
+            return P2C2R_E_IO;
+        bool more = zmq_msg_more(&msg->item_payloads[i]);
+        if (more != (i + 1 < n)) {
+            zmq_msg_close(part);
+            zmq_msg_init(part);
+            zmq_msg_move(part, &msg->item_payloads[i]);
+            return P2C2R_E_PROTOCOL;
+        }
+    }
+    zmq_msg_close(part);
+    zmq_msg_init(part);
+    return P2C2R_OK;
+}
+
 int p2c2r__envelope_recv(void *sock, bool routed, int flags, p2c2r_envelope_msg *msg)
 {
     msg->route_len = 0;
     msg->env = NULL;
     msg->has_payload = false;
+    msg->item_payloads = NULL;
     zmq_msg_init(&msg->payload);
 
     zmq_msg_t part;
@@ -102,6 +149,12 @@ int p2c2r__envelope_recv(void *sock, bool routed, int flags, p2c2r_envelope_msg 
         }
     }
     rc = p2c2r__envelope_decode(zmq_msg_data(&part), zmq_msg_size(&part), &msg->env);
+    if (rc == P2C2R_OK && msg->env->n_items) {
+        rc = recv_items(sock, msg, &part);
+        if (rc == P2C2R_OK || rc == P2C2R_E_IO)
+            goto done;
+        goto drain;
+    }
     if (!zmq_msg_more(&part))
         goto done;
     if (zmq_msg_recv(&msg->payload, sock, 0) < 0) {
@@ -122,13 +175,26 @@ drain:
     drain(sock, &part);
 done:
     zmq_msg_close(&part);
-    if (rc != P2C2R_OK)
+    if (rc != P2C2R_OK) {
+        if (msg->item_payloads) {
+            for (size_t i = 0; i < msg->env->n_items; i++)
+                zmq_msg_close(&msg->item_payloads[i]);
+            free(msg->item_payloads);
+            msg->item_payloads = NULL;
+        }
         p2c2r__envelope_free(&msg->env);
+    }
     return rc;
 }
 
 void p2c2r__envelope_msg_close(p2c2r_envelope_msg *msg)
 {
+    if (msg->item_payloads) {
+        for (size_t i = 0; msg->env && i < msg->env->n_items; i++)
+            zmq_msg_close(&msg->item_payloads[i]);
+        free(msg->item_payloads);
+        msg->item_payloads = NULL;
+    }
     p2c2r__envelope_free(&msg->env);
     zmq_msg_close(&msg->payload);
     zmq_msg_init(&msg->payload);
@@ -219,7 +285,117 @@ const char *p2c2r__envelope_type_name(int type)
         return "ERROR";
     case P2C2R__WIRE__MSG_TYPE__PEER_BYE:
         return "PEER_BYE";
+    case P2C2R__WIRE__MSG_TYPE__CANCEL:
+        return "CANCEL";
     default:
         return "UNKNOWN";
     }
+}
+
+void p2c2r__envelope_item_view(const p2c2r_envelope *env, size_t i, p2c2r_envelope *view)
+{
+    const P2c2r__Wire__BatchItem *item = env->items[i];
+    *view = *env;
+    view->n_items = 0;
+    view->items = NULL;
+    view->task_id = item->task_id;
+    view->deadline_us = item->deadline_us;
+    if (item->frame)
+        view->frame = item->frame;
+    view->status = item->status;
+    view->detail = item->detail;
+    view->timing = item->timing;
+    if (env->type == P2C2R__WIRE__MSG_TYPE__RESULT && item->status != P2C2R_OK)
+        view->type = P2C2R__WIRE__MSG_TYPE__ERROR;
+}
+
+void p2c2r__batch_init(p2c2r_batch *batch, P2c2r__Wire__MsgType type)
+{
+    p2c2r__envelope_init(&batch->env, type);
+    batch->n = 0;
+}
+
+void p2c2r__batch_add(p2c2r_batch *batch, uint64_t task_id, uint64_t deadline_us, int status,
+                      const char *detail, const P2c2r__Wire__Frame *frame,
+                      const P2c2r__Wire__Timing *timing, zmq_msg_t *payload)
+{
+    static const P2c2r__Wire__BatchItem empty_item = P2C2R__WIRE__BATCH_ITEM__INIT;
+    static const P2c2r__Wire__Frame empty_frame = P2C2R__WIRE__FRAME__INIT;
+    static const P2c2r__Wire__Timing empty_timing = P2C2R__WIRE__TIMING__INIT;
+    size_t i = batch->n++;
+    P2c2r__Wire__BatchItem *item = &batch->items[i];
+    *item = empty_item;
+    item->task_id = task_id;
+    item->deadline_us = deadline_us;
+    item->status = status;
+    snprintf(batch->details[i], sizeof batch->details[i], "%s", detail ? detail : "");
+    item->detail = batch->details[i];
+    if (frame) {
+        /* A bare copy: no unknown fields of the sender's travel on. */
+        batch->frames[i] = empty_frame;
+        batch->frames[i].codec = frame->codec;
+        batch->frames[i].pixel_format = frame->pixel_format;
+        batch->frames[i].width = frame->width;
+        batch->frames[i].height = frame->height;
+        item->frame = &batch->frames[i];
+    }
+    if (timing) {
+        batch->timings[i] = *timing;
+        batch->timings[i].base = empty_timing.base;
+        item->timing = &batch->timings[i];
+    }
+    batch->item_ptrs[i] = item;
+    zmq_msg_init(&batch->payloads[i]);
+    if (payload)
+        zmq_msg_move(&batch->payloads[i], payload);
+}
+
+void p2c2r__batch_clear(p2c2r_batch *batch)
+{
+    for (size_t i = 0; i < batch->n; i++)
+        zmq_msg_close(&batch->payloads[i]);
+    batch->n = 0;
+}
+
+int p2c2r__batch_send(p2c2r_batch *batch, void *sock, const void *route, size_t route_len,
+                      int flags)
+{
+    if (batch->n == 0)
+        return P2C2R_OK;
+    if (batch->n == 1) {
+        p2c2r_envelope env;
+        batch->env.n_items = 1;
+        batch->env.items = batch->item_ptrs;
+        p2c2r__envelope_item_view(&batch->env, 0, &env);
+        bool has_payload = env.type != P2C2R__WIRE__MSG_TYPE__ERROR;
+        int rc = p2c2r__envelope_send(sock, route, route_len, &env,
+                                      has_payload ? &batch->payloads[0] : NULL, flags);
+        p2c2r__batch_clear(batch);
+        return rc;
+    }
+    batch->env.n_items = batch->n;
+    batch->env.items = batch->item_ptrs;
+    zmq_msg_t head;
+    int rc = p2c2r__envelope_encode(&batch->env, &head);
+    if (rc != P2C2R_OK)
+        goto fail;
+    /* With ZMQ_ROUTER_MANDATORY an unroutable first frame fails here, before any other
+     * frame is queued. */
+    if (route_len > 0 && zmq_send(sock, route, route_len, flags | ZMQ_SNDMORE) < 0) {
+        rc = send_error();
+        goto fail;
+    }
+    if (zmq_msg_send(&head, sock, flags | ZMQ_SNDMORE) < 0) {
+        rc = send_error();
+        goto fail;
+    }
+    /* The rest of a multipart message cannot be refused once its first frame is queued. */
+    for (size_t i = 0; i < batch->n; i++)
+        zmq_msg_send(&batch->payloads[i], sock, flags | (i + 1 < batch->n ? ZMQ_SNDMORE : 0));
+    p2c2r__batch_clear(batch);
+    return P2C2R_OK;
+fail:
+    zmq_msg_close(&head);
+    p2c2r__batch_clear(batch);
+    return rc;
 }

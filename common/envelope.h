@@ -8,6 +8,10 @@
  * Sizes are checked before anything is allocated: the envelope frame against
  * P2C2R_ENVELOPE_MAX_BYTES, the whole message against the socket's ZMQ_MAXMSGSIZE, and a
  * message with too many frames is drained and refused.
+ *
+ * Batches (several tasks in one message, Envelope.items, see proto/p2c2r.proto) arrive
+ * with one payload frame per item; p2c2r__envelope_item_view() shows one item as the
+ * Envelope it would have been alone, and p2c2r_batch builds one to send.
  */
 #ifndef P2C2R_ENVELOPE_H
 #define P2C2R_ENVELOPE_H
@@ -22,7 +26,8 @@
 #include "p2c2r.pb-c.h"
 
 #define P2C2R_PROTOCOL_VERSION   1u
-#define P2C2R_ENVELOPE_MAX_BYTES 4096u       /* an encoded Envelope is never larger */
+#define P2C2R_ENVELOPE_MAX_BYTES 16384u      /* an encoded Envelope is never larger */
+#define P2C2R_BATCH_MAX          64u         /* tasks in one batch, at most */
 #define P2C2R_PAYLOAD_MAX_BYTES  (64u << 20) /* largest payload frame accepted */
 #define P2C2R_KIND_MAX_LEN       32u         /* longest task kind name */
 #define P2C2R_ROUTE_MAX_BYTES    255u        /* ZeroMQ routing ids are at most 255 bytes */
@@ -39,6 +44,10 @@ int p2c2r__envelope_decode(const void *data, size_t size, p2c2r_envelope **env);
 /* Accepts NULL; sets *env to NULL. */
 void p2c2r__envelope_free(p2c2r_envelope **env);
 
+/* A copy of *env of its own (free with p2c2r__envelope_free()): for a batch item that must
+ * outlive its message. P2C2R_OK, or an error of encoding or decoding it. */
+int p2c2r__envelope_dup(const p2c2r_envelope *env, p2c2r_envelope **copy);
+
 /* Encode *env into a new zmq message (initialised here; the caller sends or closes it). */
 int p2c2r__envelope_encode(const p2c2r_envelope *env, zmq_msg_t *msg);
 
@@ -49,13 +58,17 @@ typedef struct p2c2r_envelope_msg {
     p2c2r_envelope *env;                  /* decoded frame 1; NULL if it failed to decode */
     zmq_msg_t payload;                    /* the payload frame (empty when has_payload false) */
     bool has_payload;                     /* whether a payload frame came */
+    zmq_msg_t *item_payloads;             /* a batch: the payload of each env->items entry
+                                             (malloc'd), else NULL */
 } p2c2r_envelope_msg;
 
 /* Receive one whole message from sock (routed: it is a ROUTER). flags as for zmq_msg_recv
  * (ZMQ_DONTWAIT). Every frame of the message is consumed, even on error, so the socket is
  * left at a message boundary; route is filled whenever one came, so the caller can answer
- * a malformed request. Returns P2C2R_OK, a decode error, P2C2R_E_PROTOCOL for a wrong
- * number of frames, P2C2R_E_TIMEOUT when DONTWAIT found nothing, or P2C2R_E_IO.
+ * a malformed request. A batch (env->n_items > 0: a SUBMIT, ASSIGN or RESULT of at most
+ * P2C2R_BATCH_MAX items) must come with exactly one payload frame per item. Returns
+ * P2C2R_OK, a decode error, P2C2R_E_PROTOCOL for a wrong number of frames or a batch that
+ * may not be one, P2C2R_E_TIMEOUT when DONTWAIT found nothing, or P2C2R_E_IO.
  * Always call p2c2r__envelope_msg_close() afterwards. */
 int p2c2r__envelope_recv(void *sock, bool routed, int flags, p2c2r_envelope_msg *msg);
 void p2c2r__envelope_msg_close(p2c2r_envelope_msg *msg);
@@ -76,6 +89,40 @@ int p2c2r__envelope_payload_wrap(zmq_msg_t *msg, void *data, size_t size, zmq_fr
 /* A routing id as a printable hash key: two hex digits per byte, NUL-terminated. */
 typedef char p2c2r_route_key[2 * P2C2R_ROUTE_MAX_BYTES + 1];
 void p2c2r__route_key(const void *route, size_t len, p2c2r_route_key key);
+
+/* Batch item i of env as the Envelope it would have been alone: env's shared fields, the
+ * item's task id, deadline, frame (env's when the item has none), status, detail and
+ * timing; an item of a RESULT batch with a non-zero status is an ERROR. The view points
+ * into env, which must outlive it. */
+void p2c2r__envelope_item_view(const p2c2r_envelope *env, size_t i, p2c2r_envelope *view);
+
+/* A batch being put together to send: the caller sets env's shared fields (type, kind,
+ * parameters, instance...) after p2c2r__batch_init(), then adds one item per task. */
+typedef struct p2c2r_batch {
+    p2c2r_envelope env;                                 /* shared fields; items set here */
+    P2c2r__Wire__BatchItem items[P2C2R_BATCH_MAX];      /* one per task */
+    P2c2r__Wire__BatchItem *item_ptrs[P2C2R_BATCH_MAX]; /* what env.items points at */
+    P2c2r__Wire__Frame frames[P2C2R_BATCH_MAX];         /* item frames, when given */
+    P2c2r__Wire__Timing timings[P2C2R_BATCH_MAX];       /* item timings, when given */
+    char details[P2C2R_BATCH_MAX][160];                 /* item details, copied (cut short) */
+    zmq_msg_t payloads[P2C2R_BATCH_MAX];                /* item payloads, owned */
+    size_t n;                                           /* items so far */
+} p2c2r_batch;
+
+void p2c2r__batch_init(p2c2r_batch *batch, P2c2r__Wire__MsgType type);
+/* Add a task: task_id, deadline_us (SUBMIT/ASSIGN), status and detail (answers; detail may
+ * be NULL), frame and timing (may be NULL; copied), payload (may be NULL; moved in and
+ * left empty). The batch must not be full (batch->n < P2C2R_BATCH_MAX). */
+void p2c2r__batch_add(p2c2r_batch *batch, uint64_t task_id, uint64_t deadline_us, int status,
+                      const char *detail, const P2c2r__Wire__Frame *frame,
+                      const P2c2r__Wire__Timing *timing, zmq_msg_t *payload);
+/* Send the batch as [route][Envelope][payload 1]...[payload N], or, when it holds one
+ * task, as that task's plain message; empty it (payloads pass to ZeroMQ, or are closed
+ * on failure). Errors as p2c2r__envelope_send(). Sending an empty batch does nothing. */
+int p2c2r__batch_send(p2c2r_batch *batch, void *sock, const void *route, size_t route_len,
+                      int flags);
+/* Close whatever the batch holds. */
+void p2c2r__batch_clear(p2c2r_batch *batch);
 
 /* Short name of a message type for logs ("SUBMIT"). */
 const char *p2c2r__envelope_type_name(int type);

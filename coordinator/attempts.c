@@ -87,6 +87,41 @@ static uint64_t attempt_timeout(const coord_tasks *tasks, const coord_task *task
     return timeout;
 }
 
+/* The ASSIGNs of a batch that did not leave: their tasks go back to the queue (the peer
+ * is not charged: it never saw them), and an unroutable peer is lost. Returns rc. */
+static int assigns_failed(coord_tasks *tasks, int rc, coord_peer *peer, const uint64_t *ids,
+                          size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        coord_task *task = zhashx_lookup(tasks->running, &ids[i]);
+        if (!task || task->peer != peer)
+            continue;
+        coord_task_detach_running(tasks, task);
+        task->attempts--; /* it never started */
+        if (coord_task_queue(tasks, task) != P2C2R_OK)
+            coord_task_end(tasks, task, P2C2R_E_NOMEM, "coordinator out of memory", NULL, NULL,
+                           NULL);
+    }
+    log_limited(P2C2R_LOG_WARN, "%zu ASSIGN(s) to %s not sent: %s", n, peer->name,
+                p2c2r_strerror(rc));
+    if (rc == P2C2R_E_UNKNOWNPEER) {
+        coord_tasks_peer_lost(tasks, peer, "unroutable");
+        coord_peers_remove(tasks->peers, &peer);
+    }
+    return rc;
+}
+
+/* Send the ASSIGNs waiting in the link's outbox. P2C2R_OK, or the error after dealing
+ * with the tasks that did not leave. */
+static int flush_assigns(coord_tasks *tasks)
+{
+    coord_peer *peer;
+    uint64_t ids[P2C2R_BATCH_MAX];
+    size_t n;
+    int rc = coord_link_flush(tasks->link, &peer, ids, &n);
+    return rc == P2C2R_OK ? rc : assigns_failed(tasks, rc, peer, ids, n);
+}
+
 /* Send a task to a peer and make it RUNNING there. On failure the task is untouched. */
 static int start_attempt(coord_tasks *tasks, coord_task *task, coord_peer *peer, uint64_t now)
 {
@@ -94,7 +129,13 @@ static int start_attempt(coord_tasks *tasks, coord_task *task, coord_peer *peer,
     p2c2r_envelope *env = coord_params_view_of(&task->params, P2C2R__WIRE__MSG_TYPE__ASSIGN, &view);
     env->task_id = tasks->next_attempt + 1;
     env->deadline_us = task->qitem.deadline_us - now;
-    int rc = coord_link_assign(tasks->link, peer, env, task->has_payload ? &task->payload : NULL);
+    const zmq_msg_t *payload = task->has_payload ? &task->payload : NULL;
+    int rc = coord_link_assign(tasks->link, peer, env, payload);
+    if (rc == COORD_LINK_FLUSH_FIRST) {
+        if (flush_assigns(tasks) != P2C2R_OK)
+            return COORD_LINK_FLUSH_FIRST; /* peer may be gone with it: the next pass */
+        rc = coord_link_assign(tasks->link, peer, env, payload);
+    }
     if (rc != P2C2R_OK)
         return rc;
     task->attempt_id = ++tasks->next_attempt;
@@ -145,7 +186,7 @@ static coord_qitem *next_to_run(coord_tasks *tasks, uint64_t *blocked)
     return best;
 }
 
-void coord_tasks_dispatch(coord_tasks *tasks)
+static void dispatch(coord_tasks *tasks)
 {
     /* Classes whose next task cannot go now: they wait, the others go on (a task no free
      * peer can run never holds up one that a peer could run now). */
@@ -190,6 +231,8 @@ void coord_tasks_dispatch(coord_tasks *tasks)
         if (rc == P2C2R_OK)
             continue;
         coord_task_queue(tasks, task); /* it was there a moment ago: room is there */
+        if (rc == COORD_LINK_FLUSH_FIRST)
+            return;
         if (rc == P2C2R_E_UNKNOWNPEER) {
             coord_tasks_peer_lost(tasks, peer, "unroutable");
             coord_peers_remove(tasks->peers, &peer);
@@ -199,6 +242,12 @@ void coord_tasks_dispatch(coord_tasks *tasks)
         log_limited(P2C2R_LOG_WARN, "assign to %s failed: %s", peer->name, p2c2r_strerror(rc));
         return;
     }
+}
+
+void coord_tasks_dispatch(coord_tasks *tasks)
+{
+    dispatch(tasks);
+    flush_assigns(tasks);
 }
 
 /* ---- answers from peers ------------------------------------------------------------- */
@@ -247,16 +296,15 @@ static void on_input_error(coord_tasks *tasks, coord_task *task, coord_peer *pee
 }
 
 static void on_result(coord_tasks *tasks, coord_task *task, coord_peer *peer,
-                      p2c2r_envelope_msg *msg, uint64_t now)
+                      const p2c2r_envelope *in, zmq_msg_t *out, uint64_t now)
 {
     const char *detail;
-    const zmq_msg_t *out = &msg->payload;
     coord_params_view view;
     const p2c2r_envelope *asked =
         coord_params_view_of(&task->params, P2C2R__WIRE__MSG_TYPE__ASSIGN, &view);
     int rc = coord_verify_result(tasks->verify, asked, &task->input, zmq_msg_data(&task->payload),
-                                 task->payload_size, msg->env, zmq_msg_data((zmq_msg_t *)out),
-                                 zmq_msg_size((zmq_msg_t *)out), msg->has_payload, &detail);
+                                 task->payload_size, in, out ? zmq_msg_data(out) : NULL,
+                                 out ? zmq_msg_size(out) : 0, out != NULL, &detail);
     if (rc != P2C2R_OK) {
         tasks->stats.rejected++;
         char why[160];
@@ -273,13 +321,14 @@ static void on_result(coord_tasks *tasks, coord_task *task, coord_peer *peer,
             coord_peers_failure(tasks->peers, liar, now,
                                 "refused as bad an input another peer ran");
     }
-    coord_task_end(tasks, task, P2C2R_OK, "", msg->env->frame, msg->env->timing,
-                   msg->has_payload ? out : NULL);
+    if (out && in->frame)
+        coord_task_cache_result(tasks, task, in->frame, out);
+    coord_task_end(tasks, task, P2C2R_OK, "", in->frame, in->timing, out);
 }
 
-void coord_tasks_on_answer(coord_tasks *tasks, coord_peer *peer, p2c2r_envelope_msg *msg)
+void coord_tasks_on_answer(coord_tasks *tasks, coord_peer *peer, const p2c2r_envelope *in,
+                           zmq_msg_t *payload)
 {
-    const p2c2r_envelope *in = msg->env;
     if (in->instance != tasks->config.instance) {
         /* Meant for an earlier coordinator: its task id means nothing here. */
         log_limited(P2C2R_LOG_INFO, "answer from %s for another coordinator instance dropped",
@@ -299,7 +348,7 @@ void coord_tasks_on_answer(coord_tasks *tasks, coord_peer *peer, p2c2r_envelope_
     coord_task_detach_running(tasks, task);
     uint64_t now = p2c2r__now_us();
     if (in->type == P2C2R__WIRE__MSG_TYPE__RESULT) {
-        on_result(tasks, task, peer, msg, now);
+        on_result(tasks, task, peer, in, payload, now);
         return;
     }
     char why[160];

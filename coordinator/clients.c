@@ -32,6 +32,9 @@ struct coord_clients {
     zhashx_t *by_session;        /* &client->session -> client, for those with one */
     coord_account *account;      /* coordinator-wide byte counts */
     uint64_t held_bytes;         /* what all clients' tasks hold */
+    uint64_t next_serial;        /* last client serial handed out */
+    p2c2r_batch *outbox;         /* answers waiting for the end of the pass */
+    coord_client *outbox_client; /* whose they are (holding a reference), or NULL */
 };
 
 /* What travels with a result handed to ZeroMQ, to count its bytes off when it is freed. */
@@ -77,7 +80,8 @@ coord_clients *coord_clients_new(void *sock, const coord_clients_config *config)
     clients->by_route = zhashx_new();
     clients->by_session = p2c2r__idmap_new();
     clients->account = calloc(1, sizeof *clients->account);
-    if (!clients->by_route || !clients->by_session || !clients->account) {
+    clients->outbox = malloc(sizeof *clients->outbox);
+    if (!clients->by_route || !clients->by_session || !clients->account || !clients->outbox) {
         coord_clients_destroy(&clients);
         return NULL;
     }
@@ -132,6 +136,9 @@ void coord_clients_destroy(coord_clients **clients)
     if (!clients || !*clients)
         return;
     coord_clients *c = *clients;
+    if (c->outbox && c->sock)
+        coord_clients_flush(c);
+    free(c->outbox);
     if (c->by_route && c->by_session)
         forget_all(c, any_client, 0);
     zhashx_destroy(&c->by_route);
@@ -149,6 +156,7 @@ static coord_client *client_new(coord_clients *clients, const p2c2r_envelope_msg
     if (!client)
         return NULL;
     client->session = session;
+    client->serial = ++clients->next_serial;
     memcpy(client->route, msg->route, msg->route_len);
     client->route_len = msg->route_len;
     client->account = clients->account;
@@ -205,51 +213,56 @@ void coord_clients_send_error(coord_clients *clients, const void *route, size_t 
                   p2c2r_strerror(rc));
 }
 
-int coord_clients_recv(coord_clients *clients, p2c2r_envelope_msg *msg, coord_client **client,
-                       coord_client **came_back)
+coord_client_event coord_clients_recv(coord_clients *clients, p2c2r_envelope_msg *msg,
+                                      coord_client **client, coord_client **came_back)
 {
     *client = NULL;
     *came_back = NULL;
     int rc = p2c2r__envelope_recv(clients->sock, true, ZMQ_DONTWAIT, msg);
+    if (rc == P2C2R_E_TIMEOUT)
+        return COORD_CLIENT_EMPTY;
     if (rc != P2C2R_OK) {
         if (msg->route_len > 0) {
             log_limited(P2C2R_LOG_WARN, "malformed request from a client: %s", p2c2r_strerror(rc));
             coord_clients_send_error(clients, msg->route, msg->route_len, 0, rc,
                                      "malformed request");
         }
-        return rc;
+        return COORD_CLIENT_NONE;
     }
     const p2c2r_envelope *env = msg->env;
     if (env->type != P2C2R__WIRE__MSG_TYPE__SUBMIT &&
-        env->type != P2C2R__WIRE__MSG_TYPE__HEARTBEAT) {
+        env->type != P2C2R__WIRE__MSG_TYPE__HEARTBEAT &&
+        env->type != P2C2R__WIRE__MSG_TYPE__CANCEL) {
         coord_clients_send_error(clients, msg->route, msg->route_len, env->task_id,
-                                 P2C2R_E_PROTOCOL, "clients may only send SUBMIT or HEARTBEAT");
-        return P2C2R_E_PROTOCOL;
+                                 P2C2R_E_PROTOCOL,
+                                 "clients may only send SUBMIT, CANCEL or HEARTBEAT");
+        return COORD_CLIENT_NONE;
     }
     coord_client *from = client_of(clients, msg, came_back);
     if (!from) {
         coord_clients_send_error(clients, msg->route, msg->route_len, env->task_id, P2C2R_E_NOMEM,
                                  "coordinator out of memory");
-        return P2C2R_E_NOMEM;
+        return COORD_CLIENT_NONE;
     }
     from->last_seen_us = p2c2r__now_us();
+    if (env->type == P2C2R__WIRE__MSG_TYPE__CANCEL) {
+        *client = from;
+        return COORD_CLIENT_CANCEL;
+    }
+    from->batches = env->batches;
     if (env->type == P2C2R__WIRE__MSG_TYPE__HEARTBEAT) {
+        /* Answered after whatever the client's outbox holds, as a barrier would be. */
+        if (clients->outbox_client == from)
+            coord_clients_flush(clients);
         p2c2r_envelope beat;
         p2c2r__envelope_init(&beat, P2C2R__WIRE__MSG_TYPE__HEARTBEAT);
         beat.instance = clients->config.instance;
         p2c2r__envelope_send(clients->sock, from->route, from->route_len, &beat, NULL,
                              ZMQ_DONTWAIT);
-        return P2C2R_E_TIMEOUT;
-    }
-    size_t size = msg->has_payload ? zmq_msg_size(&msg->payload) : 0;
-    const char *detail;
-    rc = p2c2r__task_validate(env, size, &detail);
-    if (rc != P2C2R_OK) {
-        coord_clients_send_error(clients, msg->route, msg->route_len, env->task_id, rc, detail);
-        return rc;
+        return COORD_CLIENT_NONE;
     }
     *client = from;
-    return P2C2R_OK;
+    return COORD_CLIENT_SUBMIT;
 }
 
 bool coord_clients_budget(const coord_clients *clients, const coord_client *client, uint64_t bytes,
@@ -274,15 +287,66 @@ void coord_clients_hold(coord_clients *clients, coord_client *client, int64_t by
     clients->held_bytes += (uint64_t)bytes;
 }
 
+/* Put an answer in the outbox, sending what it holds first when that is another client's
+ * or it is full. payload (may be NULL) is moved in. */
+static int to_outbox(coord_clients *clients, coord_client *client, const p2c2r_envelope *env,
+                     zmq_msg_t *payload)
+{
+    p2c2r_batch *box = clients->outbox;
+    if (clients->outbox_client != client || box->n == P2C2R_BATCH_MAX) {
+        coord_clients_flush(clients);
+        if (client->away) {
+            if (payload)
+                zmq_msg_close(payload);
+            return P2C2R_E_UNKNOWNPEER;
+        }
+        p2c2r__batch_init(box, P2C2R__WIRE__MSG_TYPE__RESULT);
+        box->env.instance = clients->config.instance;
+        clients->outbox_client = client;
+        atomic_fetch_add(&client->refs, 1);
+    }
+    p2c2r__batch_add(box, env->task_id, 0, env->status, env->detail, env->frame, env->timing,
+                     payload);
+    return P2C2R_OK;
+}
+
+uint64_t coord_clients_flush(coord_clients *clients)
+{
+    coord_client *client = clients->outbox_client;
+    if (!client)
+        return 0;
+    size_t n = clients->outbox->n;
+    int rc = client->away ? P2C2R_E_UNKNOWNPEER
+                          : p2c2r__batch_send(clients->outbox, clients->sock, client->route,
+                                              client->route_len, ZMQ_DONTWAIT);
+    p2c2r__batch_clear(clients->outbox);
+    clients->outbox_client = NULL;
+    uint64_t lost = 0;
+    if (rc != P2C2R_OK) {
+        lost = n;
+        if (rc == P2C2R_E_UNKNOWNPEER && !client->away) {
+            client->away = true;
+            log_info("client %016" PRIx64 " unreachable: its connection is gone", client->session);
+        }
+        log_limited(P2C2R_LOG_WARN, "%zu answer(s) to client %016" PRIx64 " not delivered: %s", n,
+                    client->session, p2c2r_strerror(rc));
+    }
+    client_unref(client);
+    return lost;
+}
+
 int coord_clients_answer(coord_clients *clients, coord_client *client, p2c2r_envelope *env,
                          const zmq_msg_t *payload)
 {
     env->instance = clients->config.instance;
     if (client->away)
         return P2C2R_E_UNKNOWNPEER;
-    if (!payload)
+    if (!payload) {
+        if (client->batches)
+            return to_outbox(clients, client, env, NULL);
         return p2c2r__envelope_send(clients->sock, client->route, client->route_len, env, NULL,
                                     ZMQ_DONTWAIT);
+    }
     size_t size = zmq_msg_size((zmq_msg_t *)payload);
     if (atomic_load(&client->sending_bytes) + size > clients->config.max_client_bytes)
         return P2C2R_E_TOOBIG;
@@ -306,6 +370,8 @@ int coord_clients_answer(coord_clients *clients, coord_client *client, p2c2r_env
         p2c2r__envelope_payload_wrap(&out, zmq_msg_data(&sent->data), size, result_released, sent);
     if (rc != P2C2R_OK)
         return rc;
+    if (client->batches)
+        return to_outbox(clients, client, env, &out);
     rc = p2c2r__envelope_send(clients->sock, client->route, client->route_len, env, &out,
                               ZMQ_DONTWAIT);
     if (rc == P2C2R_E_UNKNOWNPEER) {
@@ -313,6 +379,20 @@ int coord_clients_answer(coord_clients *clients, coord_client *client, p2c2r_env
         log_info("client %016" PRIx64 " unreachable: its connection is gone", client->session);
     }
     return rc;
+}
+
+void coord_clients_refuse(coord_clients *clients, coord_client *client, uint64_t task_id,
+                          int status, const char *detail)
+{
+    p2c2r_envelope env;
+    p2c2r__envelope_init(&env, P2C2R__WIRE__MSG_TYPE__ERROR);
+    env.task_id = task_id;
+    env.status = status;
+    env.detail = (char *)detail;
+    int rc = coord_clients_answer(clients, client, &env, NULL);
+    if (rc != P2C2R_OK)
+        log_debug("error reply for task %" PRIu64 " not delivered: %s", task_id,
+                  p2c2r_strerror(rc));
 }
 
 void coord_clients_sweep(coord_clients *clients, uint64_t now_us)

@@ -1,10 +1,15 @@
 /* clients: the coordinator's client side.
  *
- * Receives requests on the clients ROUTER socket, refuses what is malformed or invalid
- * with an ERROR straight back to the sender, answers client HEARTBEATs with the
- * coordinator's instance, and hands valid SUBMITs to the task lifecycle (tasks.h) along
- * with the record of the client that sent them. Every answer to a client leaves through
- * this module.
+ * Receives requests on the clients ROUTER socket, refuses what is malformed with an ERROR
+ * straight back to the sender, answers client HEARTBEATs with the coordinator's instance,
+ * and hands SUBMITs (one task or a batch) and CANCELs to the task lifecycle (tasks.h)
+ * along with the record of the client that sent them. Every answer to a client leaves
+ * through this module.
+ *
+ * Batches: answers to a client that takes batches (Envelope.batches) wait in an outbox
+ * until the end of the loop's pass (coord_clients_flush()) and leave together, one
+ * message for the answers of one client that came one after another: a peer's batch of
+ * results, or the tasks ended in one pass, cost one message instead of one each.
  *
  * Client records. A client that sends its own id (Envelope.sender, the SDK does) is known
  * by it across reconnects: its record follows it to each new connection, and answers that
@@ -32,9 +37,12 @@ typedef struct coord_account coord_account;
 
 typedef struct coord_client {
     uint64_t session;                     /* Envelope.sender it gives; 0: none */
+    uint64_t serial;                      /* unique for the coordinator's life */
     uint8_t route[P2C2R_ROUTE_MAX_BYTES]; /* its current connection's routing id */
     size_t route_len;                     /* bytes in route */
     bool away;                            /* its connection failed: answers wait (parked) */
+    bool batches;                         /* it takes RESULT batches (its last SUBMIT or
+                                             HEARTBEAT said so) */
     uint64_t held_bytes;                  /* inputs and parked answers of its tasks */
     _Atomic uint64_t sending_bytes;       /* results given to ZeroMQ, not yet written out */
     _Atomic uint32_t refs;                /* the table's, plus one per result ZeroMQ holds */
@@ -58,14 +66,19 @@ coord_clients *coord_clients_new(void *sock, const coord_clients_config *config)
  * hands are freed when ZeroMQ releases them. */
 void coord_clients_destroy(coord_clients **clients);
 
-/* Receive one request without waiting. P2C2R_OK: *msg holds a SUBMIT that passed
- * p2c2r__task_validate(), from *client. Otherwise nothing is to be done with msg: it was
- * malformed, invalid or a HEARTBEAT (answered here), or none was waiting
- * (P2C2R_E_TIMEOUT). Whatever it returns, *came_back names a client that was away and has
- * just been heard from on a new connection (its parked answers can go now), or is NULL.
- * Always close msg with p2c2r__envelope_msg_close(). */
-int coord_clients_recv(coord_clients *clients, p2c2r_envelope_msg *msg, coord_client **client,
-                       coord_client **came_back);
+/* What coord_clients_recv() found. */
+typedef enum coord_client_event {
+    COORD_CLIENT_EMPTY = 0, /* no message was waiting */
+    COORD_CLIENT_NONE,      /* a message, dealt with here (a HEARTBEAT, or refused) */
+    COORD_CLIENT_SUBMIT,    /* *msg holds a SUBMIT (one task, or a batch) from *client */
+    COORD_CLIENT_CANCEL,    /* *msg holds a CANCEL from *client */
+} coord_client_event;
+
+/* Receive one request without waiting. Whatever it returns, *came_back names a client that
+ * was away and has just been heard from on a new connection (its parked answers can go
+ * now), or is NULL. Always close msg with p2c2r__envelope_msg_close(). */
+coord_client_event coord_clients_recv(coord_clients *clients, p2c2r_envelope_msg *msg,
+                                      coord_client **client, coord_client **came_back);
 
 /* Whether admitting bytes more for client stays within the bounds; if not, *detail says
  * which. */
@@ -75,16 +88,24 @@ bool coord_clients_budget(const coord_clients *clients, const coord_client *clie
 void coord_clients_hold(coord_clients *clients, coord_client *client, int64_t bytes);
 
 /* Send an answer (RESULT or ERROR) for one of client's tasks. payload (may be NULL) stays
- * the caller's: what is sent is a reference to it. P2C2R_OK: sent. P2C2R_E_UNKNOWNPEER:
- * the client's connection is gone and it is now away. P2C2R_E_TOOBIG: the payload would
- * take the client past its bound of bytes waiting to be written (nothing sent). Other
- * errors as p2c2r__envelope_send(). */
+ * the caller's: what is sent is a reference to it. P2C2R_OK: sent, or in the outbox of a
+ * client that takes batches. P2C2R_E_UNKNOWNPEER: the client's connection is gone and it
+ * is now away. P2C2R_E_TOOBIG: the payload would take the client past its bound of bytes
+ * waiting to be written (nothing sent). Other errors as p2c2r__envelope_send(). */
 int coord_clients_answer(coord_clients *clients, coord_client *client, p2c2r_envelope *env,
                          const zmq_msg_t *payload);
+
+/* Refuse one of client's requests before it became a task (an ERROR for task_id). */
+void coord_clients_refuse(coord_clients *clients, coord_client *client, uint64_t task_id,
+                          int status, const char *detail);
 
 /* Send an ERROR to a connection (for requests refused before they became tasks). */
 void coord_clients_send_error(coord_clients *clients, const void *route, size_t route_len,
                               uint64_t task_id, int status, const char *detail);
+
+/* Send what waits in the outbox. Returns how many answers could not be delivered (the
+ * client's connection was gone: it is away now; or its pipe was full), each logged. */
+uint64_t coord_clients_flush(coord_clients *clients);
 
 /* Forget clients with no unfinished task that have been silent for a while. */
 void coord_clients_sweep(coord_clients *clients, uint64_t now_us);

@@ -52,28 +52,52 @@ struct coordinator {
     char peer_endpoint[256];   /* bound address for peers */
 };
 
-static void on_client(coordinator *c)
+/* Handle one message from a client; false when none was waiting. */
+static bool on_client(coordinator *c)
 {
     p2c2r_envelope_msg msg;
     coord_client *client, *came_back;
-    int rc = coord_clients_recv(c->clients, &msg, &client, &came_back);
+    coord_client_event event = coord_clients_recv(c->clients, &msg, &client, &came_back);
     /* A SUBMIT sent again after a reconnect is recognised before the answers that waited
      * are delivered: delivered, its task would be gone and would run a second time. */
-    if (rc == P2C2R_OK)
-        coord_tasks_admit(c->tasks, client, &msg);
+    if (event == COORD_CLIENT_SUBMIT && !msg.env->n_items) {
+        coord_tasks_admit(c->tasks, client, msg.env, msg.has_payload ? &msg.payload : NULL);
+    } else if (event == COORD_CLIENT_SUBMIT) {
+        for (size_t i = 0; i < msg.env->n_items; i++) {
+            p2c2r_envelope task;
+            p2c2r__envelope_item_view(msg.env, i, &task);
+            coord_tasks_admit(c->tasks, client, &task, &msg.item_payloads[i]);
+        }
+    }
     if (came_back)
         coord_tasks_client_back(c->tasks, came_back);
+    /* After the parked answers: a task already answered stays answered. */
+    if (event == COORD_CLIENT_CANCEL)
+        coord_tasks_cancel(c->tasks, client, msg.env->task_id);
     p2c2r__envelope_msg_close(&msg);
+    return event != COORD_CLIENT_EMPTY;
 }
 
-static void on_peer(coordinator *c)
+/* Handle one message from a peer; false when none was waiting. */
+static bool on_peer(coordinator *c)
 {
     p2c2r_envelope_msg msg;
     coord_peer *peer;
     bool reconnected;
-    switch (coord_link_recv(c->link, &msg, &peer, &reconnected)) {
+    coord_link_event event = coord_link_recv(c->link, &msg, &peer, &reconnected);
+    switch (event) {
     case COORD_LINK_ANSWER:
-        coord_tasks_on_answer(c->tasks, peer, &msg);
+        if (!msg.env->n_items) {
+            coord_tasks_on_answer(c->tasks, peer, msg.env, msg.has_payload ? &msg.payload : NULL);
+            break;
+        }
+        for (size_t i = 0; i < msg.env->n_items; i++) {
+            p2c2r_envelope answer;
+            p2c2r__envelope_item_view(msg.env, i, &answer);
+            coord_tasks_on_answer(
+                c->tasks, peer, &answer,
+                answer.type == P2C2R__WIRE__MSG_TYPE__RESULT ? &msg.item_payloads[i] : NULL);
+        }
         break;
     case COORD_LINK_LOAD:
         coord_tasks_on_load(c->tasks, peer, msg.env, reconnected);
@@ -83,9 +107,11 @@ static void on_peer(coordinator *c)
         coord_peers_remove(c->peers, &peer);
         break;
     case COORD_LINK_NONE:
+    case COORD_LINK_EMPTY:
         break;
     }
     p2c2r__envelope_msg_close(&msg);
+    return event != COORD_LINK_EMPTY;
 }
 
 /* Reads what the peers have already sent, before a timer blames one of them: after a
@@ -95,10 +121,8 @@ static void on_peer(coordinator *c)
 static bool drain_peers(coordinator *c)
 {
     int n = 0;
-    while (n < DRAIN_MAX && (zsock_events(c->peer_sock) & ZMQ_POLLIN)) {
-        on_peer(c);
+    while (n < DRAIN_MAX && on_peer(c))
         n++;
-    }
     return n > 0;
 }
 
@@ -139,16 +163,14 @@ int coordinator_run(coordinator *c)
             rc = P2C2R_E_IO;
             break;
         }
-        for (int i = 0; i < POLL_BATCH && (items[0].revents & ZMQ_POLLIN); i++) {
-            on_peer(c);
-            if (!(zsock_events(c->peer_sock) & ZMQ_POLLIN))
+        /* Reading until a socket is empty, rather than asking it (ZMQ_EVENTS) after each
+         * message, saves a round of libzmq's command processing per message. */
+        for (int i = 0; i < POLL_BATCH && (items[0].revents & ZMQ_POLLIN); i++)
+            if (!on_peer(c))
                 break;
-        }
-        for (int i = 0; i < POLL_BATCH && (items[1].revents & ZMQ_POLLIN); i++) {
-            on_client(c);
-            if (!(zsock_events(c->client_sock) & ZMQ_POLLIN))
+        for (int i = 0; i < POLL_BATCH && (items[1].revents & ZMQ_POLLIN); i++)
+            if (!on_client(c))
                 break;
-        }
         now = p2c2r__now_us();
         bool expiring = coord_tasks_next_wakeup(c->tasks) <= now || now >= next_sweep;
         if (expiring && drain_peers(c))
@@ -166,9 +188,11 @@ int coordinator_run(coordinator *c)
             next_client_sweep = now + CLIENT_SWEEP_US;
         }
         coord_tasks_dispatch(c->tasks);
+        coord_clients_flush(c->clients);
     }
     log_info("shutting down");
     coord_tasks_drain(c->tasks, P2C2R_E_IO, "coordinator shutting down");
+    coord_clients_flush(c->clients);
     return rc;
 }
 
@@ -231,6 +255,8 @@ coordinator *coordinator_new(const coordinator_config *config, int *err)
         .instance = c->instance,
         .max_queue = config->max_queue,
         .max_client_tasks = config->max_client_tasks,
+        .cache_bytes = (uint64_t)config->cache_mb << 20,
+        .cache_shared = config->cache_shared,
         .max_attempts = config->max_attempts,
         .attempt_timeout_us = (uint64_t)config->attempt_timeout_ms * 1000u,
     };

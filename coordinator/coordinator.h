@@ -15,6 +15,7 @@
 #ifndef P2C2R_COORDINATOR_H
 #define P2C2R_COORDINATOR_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 typedef struct coordinator_config {
@@ -28,6 +29,8 @@ typedef struct coordinator_config {
     uint32_t max_client_mb;      /* the same for one client */
     uint32_t max_client_tasks;   /* one client's unfinished tasks before it gets BUSY */
     double score_weights[4];     /* history, load, rtt, affinity (select.h) */
+    uint32_t cache_mb;           /* bound of the result cache (0: none) */
+    bool cache_shared;           /* one result cache for all clients (cache.h) */
 } coordinator_config;
 
 typedef struct coordinator coordinator;

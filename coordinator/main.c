@@ -35,6 +35,11 @@ static void usage(FILE *out)
             "  --attempt-timeout-ms MS longest one run may go unanswered before the task is\n"
             "                          retried elsewhere; shortened for tasks whose usual\n"
             "                          time is known (default 2000)\n"
+            "  --cache-mb MB           results kept to answer the same task again without a\n"
+            "                          peer (upscale only; 0 turns it off) (default 256)\n"
+            "  --cache-shared          one result cache for all clients rather than one per\n"
+            "                          client: more hits, but a client can tell from the\n"
+            "                          speed of an answer that another sent the same frame\n"
             "  --log-level LEVEL       error, warn, info or debug (default info)\n"
             "  -h, --help              show this help\n\n"
             "Once both sockets are bound it prints one line to stdout:\n"
@@ -72,6 +77,7 @@ int main(int argc, char **argv)
         .max_client_mb = 256,
         .max_client_tasks = 1000,
         .score_weights = {0.4, 0.3, 0.2, 0.1},
+        .cache_mb = 256,
     };
     int level = P2C2R_LOG_INFO;
     static const struct option options[] = {
@@ -85,6 +91,8 @@ int main(int argc, char **argv)
         {"max-client-mb", required_argument, NULL, 'M'},
         {"max-client-tasks", required_argument, NULL, 'T'},
         {"score-weights", required_argument, NULL, 'w'},
+        {"cache-mb", required_argument, NULL, 'C'},
+        {"cache-shared", no_argument, NULL, 'S'},
         {"log-level", required_argument, NULL, 'l'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -134,6 +142,13 @@ int main(int argc, char **argv)
         case 'w':
             if (parse_weights(optarg, config.score_weights))
                 return 2;
+            break;
+        case 'C':
+            if (p2c2r__cliopt_u32(PROGRAM, "--cache-mb", optarg, 0, 1u << 20, &config.cache_mb))
+                return 2;
+            break;
+        case 'S':
+            config.cache_shared = true;
             break;
         case 'l':
             if (p2c2r__cliopt_log_level(PROGRAM, optarg, &level))

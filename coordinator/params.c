@@ -1,6 +1,8 @@
 /* params: see params.h. */
 #include "coordinator/params.h"
 
+#include <string.h>
+
 #include "common/task.h"
 
 void coord_params_keep(coord_params *p, int kind, const p2c2r_envelope *in)
@@ -68,4 +70,19 @@ p2c2r_envelope *coord_params_view_of(const coord_params *p, P2c2r__Wire__MsgType
         v->env.needs = &v->needs;
     }
     return &v->env;
+}
+
+size_t coord_params_key(const coord_params *p, uint8_t out[COORD_PARAMS_KEY_MAX])
+{
+    /* Every field that can change an output, as fixed-width numbers in a fixed order;
+     * priority and deadline cannot, and the frame's size for JPEG input comes from the
+     * input bytes, which the cache compares anyway. */
+    const uint32_t fields[] = {
+        (uint32_t)p->kind, p->has_frame,     p->codec,     p->pixel_format, p->width,
+        p->height,         p->has_upscale,   p->scale,     p->mode,         p->output_codec,
+        p->jpeg_quality,   p->output_format, p->has_sleep, p->sleep_ms,     p->runtime,
+    };
+    _Static_assert(sizeof fields <= COORD_PARAMS_KEY_MAX, "key bytes");
+    memcpy(out, fields, sizeof fields);
+    return sizeof fields;
 }

@@ -47,6 +47,11 @@ typedef struct coord_params_view {
 /* Keep what a validated SUBMIT asks for; kind is its common/task.h index. */
 void coord_params_keep(coord_params *params, int kind, const p2c2r_envelope *submit);
 
+/* The parameters in the canonical bytes the result cache compares (cache.h): equal tasks
+ * give equal bytes. Returns how many were written to out (at most COORD_PARAMS_KEY_MAX). */
+#define COORD_PARAMS_KEY_MAX 64
+size_t coord_params_key(const coord_params *params, uint8_t out[COORD_PARAMS_KEY_MAX]);
+
 /* An envelope of type with the kept fields set (kind, priority, frame, upscale, sleep,
  * needs), the rest as p2c2r__envelope_init() leaves it. */
 p2c2r_envelope *coord_params_view_of(const coord_params *params, P2c2r__Wire__MsgType type,

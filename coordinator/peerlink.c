@@ -4,16 +4,22 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/task.h"
 
 struct coord_link {
-    void *sock;               /* peers ROUTER (raw libzmq handle), not owned */
-    coord_peers *peers;       /* the registry, not owned */
-    uint64_t instance;        /* the coordinator's incarnation */
-    uint64_t peer_timeout_us; /* a peer silent this long is lost */
+    void *sock;                         /* peers ROUTER (raw libzmq handle), not owned */
+    coord_peers *peers;                 /* the registry, not owned */
+    uint64_t instance;                  /* the coordinator's incarnation */
+    uint64_t peer_timeout_us;           /* a peer silent this long is lost */
+    p2c2r_batch *outbox;                /* ASSIGNs for one peer that takes batches, not yet sent */
+    coord_peer *outbox_peer;            /* that peer (NULL: empty) */
+    P2c2r__Wire__UpscaleParams upscale; /* the batch's shared parameters, copied */
+    P2c2r__Wire__SleepParams sleep;
+    P2c2r__Wire__TaskNeeds needs;
 };
 
 coord_link *coord_link_new(void *sock, coord_peers *peers, uint64_t instance,
@@ -26,6 +32,12 @@ coord_link *coord_link_new(void *sock, coord_peers *peers, uint64_t instance,
     link->peers = peers;
     link->instance = instance;
     link->peer_timeout_us = (uint64_t)peer_timeout_ms * 1000u;
+    link->outbox = malloc(sizeof *link->outbox);
+    if (!link->outbox) {
+        free(link);
+        return NULL;
+    }
+    link->outbox->n = 0;
     return link;
 }
 
@@ -33,6 +45,8 @@ void coord_link_destroy(coord_link **link)
 {
     if (!link || !*link)
         return;
+    p2c2r__batch_clear((*link)->outbox);
+    free((*link)->outbox);
     free(*link);
     *link = NULL;
 }
@@ -107,12 +121,12 @@ coord_link_event coord_link_recv(coord_link *link, p2c2r_envelope_msg *msg, coor
     *peer_out = NULL;
     *reconnected = false;
     int rc = p2c2r__envelope_recv(link->sock, true, ZMQ_DONTWAIT, msg);
+    if (rc == P2C2R_E_TIMEOUT)
+        return COORD_LINK_EMPTY;
     if (rc != P2C2R_OK) {
-        if (rc != P2C2R_E_TIMEOUT) {
-            log_limited(P2C2R_LOG_WARN, "malformed message from a peer: %s", p2c2r_strerror(rc));
-            if (msg->route_len > 0)
-                send_error(link, msg, 0, rc, "malformed message");
-        }
+        log_limited(P2C2R_LOG_WARN, "malformed message from a peer: %s", p2c2r_strerror(rc));
+        if (msg->route_len > 0)
+            send_error(link, msg, 0, rc, "malformed message");
         return COORD_LINK_NONE;
     }
     coord_peer *peer = coord_peers_find(link->peers, msg->route, msg->route_len);
@@ -156,18 +170,89 @@ coord_link_event coord_link_recv(coord_link *link, p2c2r_envelope_msg *msg, coor
     }
 }
 
+/* Whether two ASSIGNs share what a batch's items share (see proto/p2c2r.proto). */
+static bool same_shared(const p2c2r_envelope *a, const p2c2r_envelope *b)
+{
+    if (strcmp(a->kind, b->kind) != 0 || a->priority != b->priority)
+        return false;
+    if (!a->upscale != !b->upscale || !a->sleep != !b->sleep || !a->needs != !b->needs)
+        return false;
+    const P2c2r__Wire__UpscaleParams *u = a->upscale, *v = b->upscale;
+    if (u && (u->scale != v->scale || u->mode != v->mode || u->output_codec != v->output_codec ||
+              u->jpeg_quality != v->jpeg_quality || u->output_format != v->output_format))
+        return false;
+    if (a->sleep && a->sleep->ms != b->sleep->ms)
+        return false;
+    return !a->needs || (a->needs->runtime == b->needs->runtime &&
+                         a->needs->memory_bytes == b->needs->memory_bytes);
+}
+
 int coord_link_assign(coord_link *link, coord_peer *peer, p2c2r_envelope *env,
                       const zmq_msg_t *payload)
 {
     env->instance = link->instance;
+    p2c2r_batch *box = link->outbox;
+    if (peer->batches && link->outbox_peer &&
+        (link->outbox_peer != peer || box->n == P2C2R_BATCH_MAX || !same_shared(&box->env, env)))
+        return COORD_LINK_FLUSH_FIRST;
     zmq_msg_t copy;
     zmq_msg_init(&copy);
     if (payload && zmq_msg_copy(&copy, (zmq_msg_t *)payload) != 0)
         return P2C2R_E_NOMEM;
+    if (peer->batches) {
+        if (!link->outbox_peer) {
+            p2c2r__batch_init(box, P2C2R__WIRE__MSG_TYPE__ASSIGN);
+            box->env.instance = env->instance;
+            box->env.kind = env->kind;
+            box->env.priority = env->priority;
+            if (env->upscale) {
+                link->upscale = *env->upscale;
+                box->env.upscale = &link->upscale;
+            }
+            if (env->sleep) {
+                link->sleep = *env->sleep;
+                box->env.sleep = &link->sleep;
+            }
+            if (env->needs) {
+                link->needs = *env->needs;
+                box->env.needs = &link->needs;
+            }
+            link->outbox_peer = peer;
+        }
+        p2c2r__batch_add(box, env->task_id, env->deadline_us, 0, NULL, env->frame, NULL, &copy);
+        return P2C2R_OK;
+    }
     int rc = p2c2r__envelope_send(link->sock, peer->route, peer->route_len, env,
                                   payload ? &copy : NULL, ZMQ_DONTWAIT);
     zmq_msg_close(&copy);
     return rc;
+}
+
+int coord_link_flush(coord_link *link, coord_peer **peer, uint64_t ids[P2C2R_BATCH_MAX], size_t *n)
+{
+    p2c2r_batch *box = link->outbox;
+    *peer = link->outbox_peer;
+    *n = box->n;
+    for (size_t i = 0; i < box->n; i++)
+        ids[i] = box->items[i].task_id;
+    link->outbox_peer = NULL;
+    if (!*peer)
+        return P2C2R_OK;
+    return p2c2r__batch_send(box, link->sock, (*peer)->route, (*peer)->route_len, ZMQ_DONTWAIT);
+}
+
+void coord_link_cancel(coord_link *link, coord_peer *peer, uint64_t attempt_id)
+{
+    if (!peer->batches)
+        return;
+    p2c2r_envelope env;
+    p2c2r__envelope_init(&env, P2C2R__WIRE__MSG_TYPE__CANCEL);
+    env.instance = link->instance;
+    env.task_id = attempt_id;
+    int rc =
+        p2c2r__envelope_send(link->sock, peer->route, peer->route_len, &env, NULL, ZMQ_DONTWAIT);
+    if (rc != P2C2R_OK)
+        log_debug("CANCEL to %s not sent: %s", peer->name, p2c2r_strerror(rc));
 }
 
 coord_peer *coord_link_silent(coord_link *link, uint64_t now_us)

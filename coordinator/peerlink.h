@@ -23,10 +23,11 @@
 typedef struct coord_link coord_link;
 
 typedef enum coord_link_event {
-    COORD_LINK_NONE = 0, /* nothing for the caller */
-    COORD_LINK_ANSWER,   /* a RESULT or ERROR from a registered peer */
-    COORD_LINK_LOAD,     /* a PEER_HELLO or HEARTBEAT: Envelope.load to reconcile */
-    COORD_LINK_BYE,      /* the peer is leaving */
+    COORD_LINK_EMPTY = 0, /* no message was waiting */
+    COORD_LINK_NONE,      /* a message, dealt with here: nothing for the caller */
+    COORD_LINK_ANSWER,    /* a RESULT or ERROR from a registered peer */
+    COORD_LINK_LOAD,      /* a PEER_HELLO or HEARTBEAT: Envelope.load to reconcile */
+    COORD_LINK_BYE,       /* the peer is leaving */
 } coord_link_event;
 
 /* sock: the raw libzmq peers ROUTER, owned by the caller; peers: the registry, owned by the
@@ -39,16 +40,29 @@ void coord_link_destroy(coord_link **link);
 /* Receive one message from a peer without waiting and deal with what is the link's own.
  * Returns the event for the caller, with *peer the registered sender and *reconnected
  * true when a PEER_HELLO moved a known peer to a new connection (everything sent on the
- * old one is lost or answered). COORD_LINK_NONE when nothing is left to do.
+ * old one is lost or answered). COORD_LINK_NONE when nothing is left to do,
+ * COORD_LINK_EMPTY when no message was waiting.
  * Always close msg with p2c2r__envelope_msg_close(). */
 coord_link_event coord_link_recv(coord_link *link, p2c2r_envelope_msg *msg, coord_peer **peer,
                                  bool *reconnected);
 
 /* Send an ASSIGN envelope (its instance is set here) and a reference to payload (NULL for
  * none; the caller keeps its own reference) to peer. P2C2R_E_UNKNOWNPEER when the peer is
- * unroutable (gone). */
+ * unroutable (gone). To a peer that takes batches the ASSIGN goes to the outbox instead,
+ * to leave with the others for that peer at coord_link_flush(); COORD_LINK_FLUSH_FIRST
+ * when the outbox holds another peer's (or other parameters', or a full) batch: nothing
+ * was done, flush and assign again. */
+#define COORD_LINK_FLUSH_FIRST 1
 int coord_link_assign(coord_link *link, coord_peer *peer, p2c2r_envelope *env,
                       const zmq_msg_t *payload);
+
+/* Send the outbox's batch. P2C2R_OK (also when empty), or the error, with *peer the peer
+ * it was for and ids[0..*n) the attempt ids it held, none of which reached it. */
+int coord_link_flush(coord_link *link, coord_peer **peer, uint64_t ids[P2C2R_BATCH_MAX], size_t *n);
+
+/* Tell a peer that takes CANCEL to stop attempt_id (nothing for one that does not: its
+ * answer will be dropped). The outbox must be empty. */
+void coord_link_cancel(coord_link *link, coord_peer *peer, uint64_t attempt_id);
 
 /* A registered peer not heard from for the peer timeout, or NULL. */
 coord_peer *coord_link_silent(coord_link *link, uint64_t now_us);

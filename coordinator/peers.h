@@ -73,6 +73,7 @@ typedef struct coord_peer {
     uint32_t modes;                       /* bitmask of (1 << upscale mode) it runs */
     int runtime;                          /* P2C2R_RUNTIME_CPU or P2C2R_RUNTIME_CUDA */
     uint32_t slots;                       /* tasks it says it runs at once */
+    bool batches;                         /* it takes ASSIGN batches and CANCEL */
     uint32_t cpu_cores;                   /* its CPU cores */
     char simd[16];                        /* its CPU kernels' instruction set */
     uint32_t ndevices;                    /* its GPUs */

@@ -17,6 +17,7 @@
 #include <czmq.h>
 
 #include "coordinator/admission.h"
+#include "coordinator/cache.h"
 #include "coordinator/estimate.h"
 #include "coordinator/params.h"
 #include "coordinator/queue.h"
@@ -32,7 +33,8 @@ typedef enum task_state { TASK_QUEUED, TASK_RUNNING, TASK_PARKED, TASK_DONE } ta
 
 /* A task's identity as its client sees it: one task per key at a time. */
 typedef struct task_key {
-    uint64_t session; /* the client's Envelope.sender */
+    uintptr_t client; /* its client's record (which outlives the client's tasks, and for a
+                         client with a session follows it across reconnects) */
     uint64_t id;      /* the client's task id */
 } task_key;
 
@@ -55,7 +57,7 @@ typedef struct coord_task {
     coord_timer timer;              /* RUNNING: attempt timeout; PARKED: how long to wait */
     task_state state;               /* where the task is */
     task_key key;                   /* the client's identity for it */
-    bool keyed;                     /* in tasks->by_key (clients with a session) */
+    bool keyed;                     /* in tasks->by_key */
     coord_client *client;           /* who asked */
     int kind;                       /* common/task.h kind index */
     int mode;                       /* upscale mode 1..4, else 0 */
@@ -66,6 +68,7 @@ typedef struct coord_task {
     zmq_msg_t payload;              /* the SUBMIT's payload, owned until the task ends */
     size_t payload_size;            /* its bytes, counted against the client's budget */
     bool has_payload;               /* the SUBMIT had a payload frame (sent on with ASSIGN) */
+    bool cacheable;                 /* its result may be kept in and answered from the cache */
     coord_input input;              /* what the coordinator knows of the input */
     uint64_t cls;                   /* estimate class */
     uint64_t work_us;               /* estimated service time counted while running */
@@ -93,7 +96,8 @@ struct coord_tasks {
     coord_timers *timers;       /* attempt and parking timers */
     coord_queue *queue;         /* tasks waiting for a peer */
     zhashx_t *running;          /* &task->attempt_id -> task, RUNNING tasks */
-    zhashx_t *by_key;           /* &task->key -> task, for clients with a session */
+    zhashx_t *by_key;           /* &task->key -> task */
+    coord_cache *cache;         /* results kept to answer the same task again */
     coord_admission *admission; /* estimated work queued and running, for admission */
     uint64_t next_attempt;      /* last attempt id handed out */
     uint64_t next_seq;          /* arrival counter for the queue order */
@@ -120,6 +124,9 @@ coord_peer *coord_task_detach_running(coord_tasks *tasks, coord_task *task);
 void coord_task_attach_running(coord_tasks *tasks, coord_task *task, coord_peer *peer);
 /* The learnt service time of an estimate class, 0 when none. */
 uint64_t coord_task_estimate(const coord_tasks *tasks, uint64_t cls);
+/* Keep a checked result of a cacheable task in the cache. */
+void coord_task_cache_result(coord_tasks *tasks, coord_task *task, const P2c2r__Wire__Frame *frame,
+                             const zmq_msg_t *output);
 
 /* ---- attempts.c ---------------------------------------------------------------------- */
 

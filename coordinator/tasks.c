@@ -28,7 +28,7 @@ static void deliver(coord_tasks *tasks, coord_task *task, task_answer *a);
 static size_t key_hash(const void *key)
 {
     const task_key *k = key;
-    uint64_t x = k->session ^ (k->id * 0x9e3779b97f4a7c15ull);
+    uint64_t x = (uint64_t)k->client ^ (k->id * 0x9e3779b97f4a7c15ull);
     x ^= x >> 33; /* murmur3's finaliser */
     x *= 0xff51afd7ed558ccdull;
     x ^= x >> 33;
@@ -38,8 +38,8 @@ static size_t key_hash(const void *key)
 static int key_compare(const void *a, const void *b)
 {
     const task_key *x = a, *y = b;
-    if (x->session != y->session)
-        return x->session < y->session ? -1 : 1;
+    if (x->client != y->client)
+        return x->client < y->client ? -1 : 1;
     return x->id < y->id ? -1 : x->id > y->id;
 }
 
@@ -271,21 +271,84 @@ static void describe_needs(coord_task *task, const p2c2r_envelope *env)
     }
 }
 
-void coord_tasks_admit(coord_tasks *tasks, coord_client *client, p2c2r_envelope_msg *msg)
+/* Whether a kind's output depends on nothing but its input and parameters, so that a
+ * stored result can answer the same task again. upscale does (per runtime: the key holds
+ * the runtime asked for). noop exists to measure the cluster, and sleep to hold a slot:
+ * answered from a cache, both would measure nothing. */
+static bool cacheable(const coord_task *task, const p2c2r_envelope *env)
 {
-    p2c2r_envelope *env = msg->env;
-    task_key key = {env->sender, env->task_id};
-    if (key.session && zhashx_lookup(tasks->by_key, &key)) {
-        /* Sent again after a reconnect: the task is already here and will answer once. */
-        tasks->stats.duplicates++;
+    return task->kind == P2C2R_KIND_UPSCALE && !env->no_cache;
+}
+
+/* The cache key of a task: its client's (or everyone's) scope, its parameters, its input.
+ * key->params points at bytes, which must outlive the key. */
+static void cache_key(const coord_tasks *tasks, const coord_task *task,
+                      uint8_t bytes[COORD_PARAMS_KEY_MAX + 1], coord_cache_key *key)
+{
+    const coord_client *client = task->client;
+    /* The first byte tells a session (the same client across reconnects) from a client
+     * known by its connection alone, so that their numbers can never meet. */
+    bytes[0] = tasks->config.cache_shared ? 0 : client->session ? 1 : 2;
+    key->scope = tasks->config.cache_shared ? 0
+                 : client->session          ? client->session
+                                            : client->serial;
+    key->params = bytes;
+    key->params_size = 1 + coord_params_key(&task->params, bytes + 1);
+    key->input = &task->payload;
+    coord_cache_hash(tasks->cache, key);
+}
+
+/* Answer a task from the cache when its result is there. */
+static bool answer_from_cache(coord_tasks *tasks, coord_task *task)
+{
+    uint8_t bytes[COORD_PARAMS_KEY_MAX + 1];
+    coord_cache_key key;
+    cache_key(tasks, task, bytes, &key);
+    P2c2r__Wire__Frame frame;
+    zmq_msg_t output;
+    if (!coord_cache_get(tasks->cache, &key, &frame, &output))
+        return false;
+    P2c2r__Wire__Timing timing = P2C2R__WIRE__TIMING__INIT;
+    timing.cache_hit = true;
+    tasks->stats.cache_hits++;
+    coord_task_end(tasks, task, P2C2R_OK, "", &frame, &timing, &output);
+    zmq_msg_close(&output);
+    return true;
+}
+
+void coord_task_cache_result(coord_tasks *tasks, coord_task *task, const P2c2r__Wire__Frame *frame,
+                             const zmq_msg_t *output)
+{
+    if (!task->cacheable)
+        return;
+    uint8_t bytes[COORD_PARAMS_KEY_MAX + 1];
+    coord_cache_key key;
+    cache_key(tasks, task, bytes, &key);
+    coord_cache_put(tasks->cache, &key, frame, output);
+}
+
+void coord_tasks_admit(coord_tasks *tasks, coord_client *client, const p2c2r_envelope *env,
+                       zmq_msg_t *payload)
+{
+    task_key key = {(uintptr_t)client, env->task_id};
+    if (zhashx_lookup(tasks->by_key, &key)) {
+        if (client->session) {
+            /* Sent again after a reconnect: the task is already here and will answer once. */
+            tasks->stats.duplicates++;
+        } else {
+            /* Without a session an id cannot be sent twice on purpose. */
+            coord_clients_refuse(tasks->clients, client, env->task_id, P2C2R_E_INVAL,
+                                 "task id already in use by an unfinished task");
+        }
         return;
     }
-    size_t size = msg->has_payload ? zmq_msg_size(&msg->payload) : 0;
+    size_t size = payload ? zmq_msg_size(payload) : 0;
     const char *detail;
     coord_input input;
-    int rc = coord_verify_input(tasks->verify, env,
-                                msg->has_payload ? zmq_msg_data(&msg->payload) : NULL, size, &input,
-                                &detail);
+    int rc = p2c2r__task_validate(env, size, &detail);
+    if (rc == P2C2R_OK)
+        rc = coord_verify_input(tasks->verify, env, payload ? zmq_msg_data(payload) : NULL, size,
+                                &input, &detail);
     if (rc == P2C2R_OK && coord_queue_size(tasks->queue) >= tasks->config.max_queue) {
         rc = P2C2R_E_BUSY;
         detail = "coordinator queue is full (--max-queue)";
@@ -302,8 +365,7 @@ void coord_tasks_admit(coord_tasks *tasks, coord_client *client, p2c2r_envelope_
         detail = "coordinator out of memory";
     }
     if (rc != P2C2R_OK) {
-        coord_clients_send_error(tasks->clients, msg->route, msg->route_len, env->task_id, rc,
-                                 detail);
+        coord_clients_refuse(tasks->clients, client, env->task_id, rc, detail);
         return;
     }
     uint64_t now = p2c2r__now_us();
@@ -318,16 +380,18 @@ void coord_tasks_admit(coord_tasks *tasks, coord_client *client, p2c2r_envelope_
     task->qitem.deadline_us = now + env->deadline_us; /* bounded by task_validate() */
     task->qitem.seq = ++tasks->next_seq;
     zmq_msg_init(&task->payload);
-    if (msg->has_payload)
-        zmq_msg_move(&task->payload, &msg->payload);
+    if (payload)
+        zmq_msg_move(&task->payload, payload);
     task->payload_size = size;
-    task->has_payload = msg->has_payload;
+    task->has_payload = payload != NULL;
     coord_params_keep(&task->params, input.kind, env);
+    task->cacheable = coord_cache_enabled(tasks->cache) && cacheable(task, env);
     client->tasks++;
     coord_clients_hold(tasks->clients, client, (int64_t)size);
     tasks->stats.admitted++;
-    if (key.session)
-        task->keyed = zhashx_insert(tasks->by_key, &task->key, task) == 0;
+    task->keyed = zhashx_insert(tasks->by_key, &task->key, task) == 0;
+    if (task->cacheable && answer_from_cache(tasks, task))
+        return;
 
     char why[200];
     uint32_t qcls = queue_class(task);
@@ -344,7 +408,25 @@ void coord_tasks_admit(coord_tasks *tasks, coord_client *client, p2c2r_envelope_
         return;
     }
     log_debug("task %" PRIu64 " queued (%s, client %016" PRIx64 ")", key.id, env->kind,
-              key.session);
+              client->session);
+}
+
+void coord_tasks_cancel(coord_tasks *tasks, coord_client *client, uint64_t task_id)
+{
+    task_key key = {(uintptr_t)client, task_id};
+    coord_task *task = zhashx_lookup(tasks->by_key, &key);
+    if (!task || task->state == TASK_PARKED || task->state == TASK_DONE)
+        return; /* unknown, or answered already: that answer stands */
+    if (task->state == TASK_QUEUED) {
+        coord_queue_remove(tasks->queue, &task->qitem);
+    } else {
+        coord_peer *peer = coord_task_detach_running(tasks, task);
+        /* Its slot stays taken until the peer answers or reports it gone. */
+        coord_peers_zombie_add(tasks->peers, peer, task->attempt_id);
+        coord_link_cancel(tasks->link, peer, task->attempt_id);
+    }
+    tasks->stats.cancelled++;
+    coord_task_end(tasks, task, P2C2R_E_CANCELLED, "cancelled by the client", NULL, NULL, NULL);
 }
 
 /* ---- time --------------------------------------------------------------------------- */
@@ -424,12 +506,13 @@ coord_tasks *coord_tasks_new(const coord_tasks_config *config, coord_clients *cl
     tasks->queue = coord_queue_new();
     tasks->running = p2c2r__idmap_new();
     tasks->by_key = zhashx_new();
+    tasks->cache = coord_cache_new(config->cache_bytes, NULL);
     tasks->verify = coord_verify_new();
     tasks->estimates = coord_estimates_new();
     tasks->timers = coord_timers_new();
     tasks->admission = coord_admission_new();
     if (!tasks->queue || !tasks->running || !tasks->by_key || !tasks->verify || !tasks->estimates ||
-        !tasks->timers || !tasks->admission) {
+        !tasks->timers || !tasks->admission || !tasks->cache) {
         coord_tasks_destroy(&tasks);
         return NULL;
     }
@@ -449,12 +532,14 @@ void coord_tasks_destroy(coord_tasks **tasks)
         coord_tasks_drain(t, P2C2R_E_IO, "coordinator shutting down");
         log_info("%" PRIu64 " task(s) admitted: %" PRIu64 " ok, %" PRIu64 " failed, %" PRIu64
                  " retried attempt(s), %" PRIu64 " shed, %" PRIu64 " result(s) rejected, %" PRIu64
-                 " resent SUBMIT(s) recognised",
+                 " resent SUBMIT(s) recognised, %" PRIu64 " cancelled, %" PRIu64 " cache hit(s)",
                  t->stats.admitted, t->stats.ended_ok, t->stats.ended_err, t->stats.retries,
-                 t->stats.shed, t->stats.rejected, t->stats.duplicates);
+                 t->stats.shed, t->stats.rejected, t->stats.duplicates, t->stats.cancelled,
+                 t->stats.cache_hits);
     }
     zhashx_destroy(&t->running);
     zhashx_destroy(&t->by_key);
+    coord_cache_destroy(&t->cache);
     coord_queue_destroy(&t->queue);
     coord_verify_destroy(&t->verify);
     coord_estimates_destroy(&t->estimates);

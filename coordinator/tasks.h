@@ -40,6 +40,8 @@ typedef struct coord_tasks_config {
     uint32_t max_attempts;       /* runs of one task on peers, at most */
     uint64_t attempt_timeout_us; /* an attempt unanswered this long is a peer failure; learnt
                                     service times shorten it for tasks known to be quick */
+    uint64_t cache_bytes;        /* bound of the result cache (0: no cache) */
+    bool cache_shared;           /* one cache for all clients, not one per client */
 } coord_tasks_config;
 
 typedef struct coord_tasks coord_tasks;
@@ -54,6 +56,8 @@ typedef struct coord_tasks_stats {
     uint64_t shed;        /* tasks answered at once because they could not finish in time */
     uint64_t rejected;    /* results that failed verification */
     uint64_t undelivered; /* answers that never reached their client */
+    uint64_t cancelled;   /* tasks ended by their client's CANCEL */
+    uint64_t cache_hits;  /* tasks answered from the result cache */
 } coord_tasks_stats;
 
 /* clients, link and peers are used, not owned, and must outlive the table. NULL when out
@@ -63,15 +67,27 @@ coord_tasks *coord_tasks_new(const coord_tasks_config *config, coord_clients *cl
 /* Ends every unfinished task with P2C2R_E_IO first. Accepts NULL; sets *tasks to NULL. */
 void coord_tasks_destroy(coord_tasks **tasks);
 
-/* Admit a validated SUBMIT from client (coord_clients_recv()): takes its envelope and
- * payload out of msg. Refusals are answered to the client here. */
-void coord_tasks_admit(coord_tasks *tasks, coord_client *client, p2c2r_envelope_msg *msg);
+/* Admit one task from client (coord_clients_recv()): a SUBMIT sent alone, or one item of
+ * a batch seen as one (p2c2r__envelope_item_view()). Checks it (p2c2r__task_validate()
+ * and the coordinator's bounds); refusals are answered to the client here. Takes the
+ * payload (may be NULL) when the task is admitted. A task whose result is in the cache is
+ * answered from there at once. */
+void coord_tasks_admit(coord_tasks *tasks, coord_client *client, const p2c2r_envelope *env,
+                       zmq_msg_t *payload);
+
+/* client's CANCEL of its task task_id: a queued task leaves the queue, a running one is
+ * given up (its peer is told, and its answer will be dropped); either ends with
+ * P2C2R_E_CANCELLED. A task already answered, or unknown, is left alone. */
+void coord_tasks_cancel(coord_tasks *tasks, coord_client *client, uint64_t task_id);
 
 /* A client that was away is back: deliver the answers that waited for it. */
 void coord_tasks_client_back(coord_tasks *tasks, coord_client *client);
 
-/* A RESULT or ERROR from peer. A RESULT's payload is handed on by reference. */
-void coord_tasks_on_answer(coord_tasks *tasks, coord_peer *peer, p2c2r_envelope_msg *msg);
+/* A RESULT or ERROR from peer: a message alone, or one item of a batch seen as one
+ * (p2c2r__envelope_item_view()). A RESULT's payload (NULL when none came) is handed on by
+ * reference. */
+void coord_tasks_on_answer(coord_tasks *tasks, coord_peer *peer, const p2c2r_envelope *in,
+                           zmq_msg_t *payload);
 
 /* A PEER_HELLO or HEARTBEAT from peer: reconcile what it says it runs with what the
  * coordinator thinks it runs. reconnected: it came back on a new connection. */

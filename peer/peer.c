@@ -2,6 +2,7 @@
 #include "peer/peer.h"
 
 #include <czmq.h>
+#include <stdatomic.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdbool.h>
@@ -34,9 +35,10 @@
 
 /* What one worker is doing. */
 typedef struct peer_slot {
-    bool busy;         /* it holds a job */
-    uint64_t instance; /* the coordinator instance that assigned the job */
-    uint64_t task_id;  /* that coordinator's id for it */
+    bool busy;             /* it holds a job */
+    uint64_t instance;     /* the coordinator instance that assigned the job */
+    uint64_t task_id;      /* that coordinator's id for it */
+    atomic_bool cancelled; /* the coordinator gave it up (read by the worker) */
 } peer_slot;
 
 struct peer {
@@ -49,6 +51,7 @@ struct peer {
     peer_slot *slots;          /* what each worker is doing */
     uint32_t nbusy;            /* count of busy workers */
     zmq_pollitem_t *items;     /* dealer, then the pipes of the busy workers */
+    p2c2r_batch *answers;      /* answers of the inline tasks of a batch, being gathered */
     uint32_t *polled;          /* the worker of each of those pipes */
     uint64_t next_beat_us;     /* when to send the next heartbeat (or hello) */
     uint64_t instance;         /* the coordinator we last heard from (0: none yet) */
@@ -124,6 +127,7 @@ static void fill_report(const peer *p, peer_report *r)
     peer_caps_fill(&p->caps, &r->info, r->kinds, r->modes);
     r->info.name = (char *)p->name;
     r->info.slots = p->config.slots;
+    r->info.batches = true;
     size_t held = peer_resources_resident(&p->res, r->names, HELLO_MAX_RESIDENT);
     r->info.n_resident = held < HELLO_MAX_RESIDENT ? held : HELLO_MAX_RESIDENT;
     qsort(r->names, r->info.n_resident, sizeof r->names[0], compare_names);
@@ -232,13 +236,18 @@ static void send_simple(peer *p, P2c2r__Wire__MsgType type)
     p2c2r__envelope_send(p->sock, NULL, 0, &env, NULL, ZMQ_DONTWAIT);
 }
 
-static void on_assign(peer *p, p2c2r_envelope_msg *msg)
+/* One task of an ASSIGN. *envp is the envelope of a message that came alone (taken when a
+ * worker runs the task) or the view of a batch item (copied when a worker runs it).
+ * payload may be NULL. The answer of a kind that runs inline goes into batch when not
+ * NULL, else straight to the coordinator. */
+static void assign_one(peer *p, p2c2r_envelope **envp, bool is_view, zmq_msg_t *payload,
+                       p2c2r_batch *batch)
 {
     uint64_t now = p2c2r__now_us();
-    p2c2r_envelope *env = msg->env;
+    p2c2r_envelope *env = *envp;
     if (env->instance == p->instance && env->task_id > p->last_assigned)
         p->last_assigned = env->task_id;
-    size_t size = msg->has_payload ? zmq_msg_size(&msg->payload) : 0;
+    size_t size = payload ? zmq_msg_size(payload) : 0;
     const char *detail;
     int rc = p2c2r__task_validate(env, size, &detail);
     int kind = peer_kind_index(env->kind);
@@ -254,14 +263,23 @@ static void on_assign(peer *p, p2c2r_envelope_msg *msg)
         peer_job job = {.env = env, .kind = kind, .received_us = now};
         job.deadline_us = now + env->deadline_us;
         zmq_msg_init(&job.payload);
-        if (msg->has_payload)
-            zmq_msg_move(&job.payload, &msg->payload);
-        rc = peer_worker_run(p->sock, ZMQ_DONTWAIT, NULL, true, &job);
+        if (payload)
+            zmq_msg_move(&job.payload, payload);
+        peer_answer answer;
+        peer_worker_answer(NULL, true, &job, &answer);
         zmq_msg_close(&job.payload);
+        p->done++;
+        if (batch) {
+            bool result = answer.env.type == P2C2R__WIRE__MSG_TYPE__RESULT;
+            p2c2r__batch_add(batch, answer.env.task_id, 0, answer.env.status, answer.env.detail,
+                             answer.env.frame, answer.env.timing, result ? &answer.payload : NULL);
+            zmq_msg_close(&answer.payload);
+            return;
+        }
+        rc = peer_answer_send(p->sock, ZMQ_DONTWAIT, &answer);
         if (rc != P2C2R_OK)
             log_limited(P2C2R_LOG_WARN, "answer to task %" PRIu64 " not sent: %s", env->task_id,
                         p2c2r_strerror(rc));
-        p->done++;
         return;
     }
     uint32_t idle = 0;
@@ -273,26 +291,68 @@ static void on_assign(peer *p, p2c2r_envelope_msg *msg)
         send_error(p, env->instance, env->task_id, P2C2R_E_BUSY, "peer has no free slot");
         return;
     }
+    uint64_t task_id = env->task_id, instance = env->instance;
     peer_job *job = calloc(1, sizeof *job);
+    if (job && is_view) {
+        /* The batch's envelope goes with its message; the worker gets a copy of its own. */
+        if (p2c2r__envelope_dup(env, &job->env) != P2C2R_OK) {
+            free(job);
+            job = NULL;
+        }
+    } else if (job) {
+        job->env = env;
+        *envp = NULL;
+    }
     if (!job) {
-        send_error(p, env->instance, env->task_id, P2C2R_E_NOMEM, "peer out of memory");
+        send_error(p, instance, task_id, P2C2R_E_NOMEM, "peer out of memory");
         return;
     }
-    uint64_t task_id = env->task_id, instance = env->instance;
-    job->env = env;
-    msg->env = NULL;
     zmq_msg_init(&job->payload);
-    if (msg->has_payload)
-        zmq_msg_move(&job->payload, &msg->payload);
+    if (payload)
+        zmq_msg_move(&job->payload, payload);
     job->kind = kind;
     job->received_us = now;
-    job->deadline_us = now + env->deadline_us;
+    job->deadline_us = now + job->env->deadline_us;
+    atomic_store(&p->slots[idle].cancelled, false);
+    job->cancelled = &p->slots[idle].cancelled;
     if (peer_worker_send(p->workers[idle], &job) != P2C2R_OK) {
         send_error(p, instance, task_id, P2C2R_E_INTERNAL, "worker unreachable");
         return;
     }
-    p->slots[idle] = (peer_slot){.busy = true, .instance = instance, .task_id = task_id};
+    p->slots[idle].busy = true;
+    p->slots[idle].instance = instance;
+    p->slots[idle].task_id = task_id;
     p->nbusy++;
+}
+
+static void on_assign(peer *p, p2c2r_envelope_msg *msg)
+{
+    if (!msg->env->n_items) {
+        assign_one(p, &msg->env, false, msg->has_payload ? &msg->payload : NULL, NULL);
+        return;
+    }
+    /* The answers of the inline tasks leave together, as the tasks came. */
+    p2c2r_batch *batch = p->answers;
+    p2c2r__batch_init(batch, P2C2R__WIRE__MSG_TYPE__RESULT);
+    batch->env.instance = msg->env->instance;
+    for (size_t i = 0; i < msg->env->n_items; i++) {
+        p2c2r_envelope item, *view = &item;
+        p2c2r__envelope_item_view(msg->env, i, &item);
+        assign_one(p, &view, true, &msg->item_payloads[i], batch);
+    }
+    int rc = p2c2r__batch_send(batch, p->sock, NULL, 0, ZMQ_DONTWAIT);
+    if (rc != P2C2R_OK)
+        log_limited(P2C2R_LOG_WARN, "answers to a batch not sent: %s", p2c2r_strerror(rc));
+}
+
+/* The coordinator gave up a task: its worker stops it if it has not started, else its
+ * result is dropped (peer_worker_answer()); either way the answer frees the slot. */
+static void on_cancel(peer *p, const p2c2r_envelope *env)
+{
+    for (uint32_t w = 0; w < p->config.slots; w++)
+        if (p->slots[w].busy && p->slots[w].instance == env->instance &&
+            p->slots[w].task_id == env->task_id)
+            atomic_store(&p->slots[w].cancelled, true);
 }
 
 /* Handle one message from the coordinator; false when none was waiting. */
@@ -309,6 +369,9 @@ static bool on_coordinator(peer *p)
     switch (msg.env->type) {
     case P2C2R__WIRE__MSG_TYPE__ASSIGN:
         on_assign(p, &msg);
+        break;
+    case P2C2R__WIRE__MSG_TYPE__CANCEL:
+        on_cancel(p, msg.env);
         break;
     case P2C2R__WIRE__MSG_TYPE__HEARTBEAT:
         /* The answer to our hello or heartbeat: we are registered with this instance. */
@@ -428,8 +491,9 @@ peer *peer_new(const peer_config *config, int *err)
     p->slots = calloc(config->slots, sizeof *p->slots);
     p->items = calloc(1 + config->slots, sizeof *p->items);
     p->polled = calloc(config->slots, sizeof *p->polled);
+    p->answers = malloc(sizeof *p->answers);
     p->dealer = zsock_new(ZMQ_DEALER);
-    if (!p->workers || !p->slots || !p->items || !p->polled || !p->dealer)
+    if (!p->workers || !p->slots || !p->items || !p->polled || !p->answers || !p->dealer)
         goto fail;
     rc = peer_resources_init(&p->res, config->threads);
     if (rc != P2C2R_OK)
@@ -479,6 +543,7 @@ void peer_destroy(peer **pp)
     free(p->slots);
     free(p->items);
     free(p->polled);
+    free(p->answers);
     free(p);
     *pp = NULL;
 }

@@ -29,7 +29,7 @@ int peer_worker_send(zactor_t *worker, peer_job **job)
     return P2C2R_OK;
 }
 
-int peer_worker_run(void *sock, int flags, void *state, bool ready, peer_job *job)
+void peer_worker_answer(void *state, bool ready, peer_job *job, peer_answer *a)
 {
     const peer_kind_ops *ops = peer_kinds[job->kind];
     peer_task_in in = {
@@ -40,7 +40,10 @@ int peer_worker_run(void *sock, int flags, void *state, bool ready, peer_job *jo
     peer_task_out out = {.frame = P2C2R__WIRE__FRAME__INIT};
     int rc;
     uint64_t start = p2c2r__now_us();
-    if (start >= job->deadline_us) {
+    if (job->cancelled && atomic_load(job->cancelled)) {
+        rc = P2C2R_E_CANCELLED;
+        out.detail = "cancelled before the task started on the peer";
+    } else if (start >= job->deadline_us) {
         rc = P2C2R_E_DEADLINE;
         out.detail = "deadline passed before the task started on the peer";
     } else if (!ready) {
@@ -50,48 +53,55 @@ int peer_worker_run(void *sock, int flags, void *state, bool ready, peer_job *jo
         rc = ops->run_cpu(state, &in, &out);
     }
     uint64_t end = p2c2r__now_us();
-    if (rc == P2C2R_OK && end > job->deadline_us) {
+    if (rc == P2C2R_OK && job->cancelled && atomic_load(job->cancelled)) {
+        /* Too late to stop it: its output is dropped here rather than sent for nothing. */
+        rc = P2C2R_E_CANCELLED;
+        out.detail = "cancelled while the task ran";
+    } else if (rc == P2C2R_OK && end > job->deadline_us) {
         /* Nobody can use a late frame: say so instead of shipping its bytes. */
         rc = P2C2R_E_DEADLINE;
         out.detail = "task finished after its deadline";
     }
 
-    P2c2r__Wire__Timing timing = P2C2R__WIRE__TIMING__INIT;
-    timing.decode_us = out.decode_us;
-    timing.compute_us = out.compute_us;
-    timing.encode_us = out.encode_us;
-    timing.peer_us = end - job->received_us;
-    p2c2r_envelope env;
-    p2c2r__envelope_init(&env, rc == P2C2R_OK ? P2C2R__WIRE__MSG_TYPE__RESULT
-                                              : P2C2R__WIRE__MSG_TYPE__ERROR);
-    env.instance = job->env->instance; /* the coordinator that asked */
-    env.task_id = job->env->task_id;
-    env.status = rc;
-    env.detail = (char *)(out.detail ? out.detail : "");
-    env.timing = &timing;
+    a->timing = (P2c2r__Wire__Timing)P2C2R__WIRE__TIMING__INIT;
+    a->timing.decode_us = out.decode_us;
+    a->timing.compute_us = out.compute_us;
+    a->timing.encode_us = out.encode_us;
+    a->timing.peer_us = end - job->received_us;
+    p2c2r__envelope_init(&a->env, rc == P2C2R_OK ? P2C2R__WIRE__MSG_TYPE__RESULT
+                                                 : P2C2R__WIRE__MSG_TYPE__ERROR);
+    a->env.instance = job->env->instance; /* the coordinator that asked */
+    a->env.task_id = job->env->task_id;
+    a->env.status = rc;
+    a->env.detail = (char *)(out.detail ? out.detail : "");
+    a->env.timing = &a->timing;
 
-    zmq_msg_t payload;
-    zmq_msg_init(&payload);
+    zmq_msg_init(&a->payload);
     if (rc == P2C2R_OK) {
-        env.frame = &out.frame;
+        a->frame = out.frame;
+        a->env.frame = &a->frame;
         if (out.echo_input)
-            zmq_msg_move(&payload, &job->payload);
+            zmq_msg_move(&a->payload, &job->payload);
         else if (out.data)
-            rc = p2c2r__envelope_payload_wrap(&payload, out.data, out.size, out.free_fn, NULL);
+            rc = p2c2r__envelope_payload_wrap(&a->payload, out.data, out.size, out.free_fn, NULL);
     } else if (out.data) {
         out.free_fn(out.data, NULL);
     }
-    if (rc != P2C2R_OK && env.type == P2C2R__WIRE__MSG_TYPE__RESULT) {
-        env.type = P2C2R__WIRE__MSG_TYPE__ERROR;
-        env.status = rc;
-        env.detail = "out of memory sending the result";
-        env.frame = NULL;
+    if (rc != P2C2R_OK && a->env.type == P2C2R__WIRE__MSG_TYPE__RESULT) {
+        a->env.type = P2C2R__WIRE__MSG_TYPE__ERROR;
+        a->env.status = rc;
+        a->env.detail = "out of memory sending the result";
+        a->env.frame = NULL;
     }
     log_debug("task %" PRIu64 " (%s): %s in %" PRIu64 " us", job->env->task_id, ops->name,
-              p2c2r_errname(env.status), end - start);
-    rc = p2c2r__envelope_send(sock, NULL, 0, &env,
-                              env.type == P2C2R__WIRE__MSG_TYPE__RESULT ? &payload : NULL, flags);
-    zmq_msg_close(&payload);
+              p2c2r_errname(a->env.status), end - start);
+}
+
+int peer_answer_send(void *sock, int flags, peer_answer *a)
+{
+    bool result = a->env.type == P2C2R__WIRE__MSG_TYPE__RESULT;
+    int rc = p2c2r__envelope_send(sock, NULL, 0, &a->env, result ? &a->payload : NULL, flags);
+    zmq_msg_close(&a->payload);
     return rc;
 }
 
@@ -121,7 +131,9 @@ static void worker_actor(zsock_t *pipe_sock, void *args)
         peer_job *job;
         memcpy(&job, zmq_msg_data(&msg), sizeof job);
         zmq_msg_close(&msg);
-        int rc = peer_worker_run(pipe, 0, states[job->kind], ready[job->kind], job);
+        peer_answer answer;
+        peer_worker_answer(states[job->kind], ready[job->kind], job, &answer);
+        int rc = peer_answer_send(pipe, 0, &answer);
         if (rc != P2C2R_OK)
             log_error("worker cannot answer task %" PRIu64 ": %s", job->env->task_id,
                       p2c2r_strerror(rc));

@@ -10,6 +10,7 @@
 #define P2C2R_PEER_WORKER_H
 
 #include <czmq.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -17,11 +18,13 @@
 #include "peer/resources.h"
 
 typedef struct peer_job {
-    p2c2r_envelope *env;  /* the ASSIGN, owned by the job */
-    zmq_msg_t payload;    /* its payload, owned by the job */
-    int kind;             /* index into peer_kinds */
-    uint64_t received_us; /* when the peer got it (peer clock) */
-    uint64_t deadline_us; /* absolute deadline (peer clock) */
+    p2c2r_envelope *env;          /* the ASSIGN, owned by the job */
+    zmq_msg_t payload;            /* its payload, owned by the job */
+    int kind;                     /* index into peer_kinds */
+    uint64_t received_us;         /* when the peer got it (peer clock) */
+    uint64_t deadline_us;         /* absolute deadline (peer clock) */
+    const atomic_bool *cancelled; /* raised by the peer when the coordinator cancels it; may
+                                     be NULL */
 } peer_job;
 
 /* Start a worker thread that shares res (which must outlive it) with the other workers;
@@ -32,11 +35,23 @@ zactor_t *peer_worker_new(const peer_resources *res);
  * (when the job is freed). Returns P2C2R_OK or P2C2R_E_IO. */
 int peer_worker_send(zactor_t *worker, peer_job **job);
 
-/* Run a job with its kind's state (ready: that state was initialised) and send the
- * answer, [Envelope][payload], on sock with flags: a worker's pipe, or the coordinator's
- * DEALER for a kind that runs inline. The job keeps its envelope; an echoed payload is
- * moved out of it. P2C2R_OK, or the error sending the answer. */
-int peer_worker_run(void *sock, int flags, void *state, bool ready, peer_job *job);
+/* What a job's run produced, ready to send: [Envelope][payload]. */
+typedef struct peer_answer {
+    p2c2r_envelope env;         /* RESULT or ERROR; points into the fields below */
+    P2c2r__Wire__Timing timing; /* where the time went */
+    P2c2r__Wire__Frame frame;   /* describes the output (RESULT) */
+    zmq_msg_t payload;          /* the output (RESULT), owned */
+} peer_answer;
+
+/* Run a job with its kind's state (ready: that state was initialised) and fill *a. A job
+ * whose cancelled flag is up before it starts is not run; one raised while it ran turns
+ * its result into an ERROR. The job keeps its envelope; an echoed payload is moved out of
+ * it. */
+void peer_worker_answer(void *state, bool ready, peer_job *job, peer_answer *a);
+
+/* Send an answer on sock (a worker's pipe, or the coordinator's DEALER for a kind that runs
+ * inline) with flags, and release its payload. Errors as p2c2r__envelope_send(). */
+int peer_answer_send(void *sock, int flags, peer_answer *a);
 
 /* Free a job that was not handed to a worker. Accepts NULL; sets *job to NULL. */
 void peer_worker_job_free(peer_job **job);

@@ -31,7 +31,8 @@ extern "C" {
     XX(UNKNOWNPEER, -14, "peer is not registered with the coordinator")                            \
     XX(CLOSED, -15, "client is shutting down")                                                     \
     XX(INTERNAL, -16, "internal error")                                                            \
-    XX(COORDLOST, -17, "coordinator restarted or unreachable before the task finished")
+    XX(COORDLOST, -17, "coordinator restarted or unreachable before the task finished")            \
+    XX(CANCELLED, -18, "cancelled by the client")
 
 typedef enum p2c2r_error {
     P2C2R_OK = 0,
