@@ -24,19 +24,20 @@
 
 /* Reconnects start quickly and back off to half a second, so a restarted coordinator is
  * found well within a second. */
-#define RECONNECT_IVL_MS     100
-#define RECONNECT_IVL_MAX_MS 500
+#define RECONNECT_IVL_MS              100
+#define RECONNECT_IVL_MAX_MS          500
 /* Liveness: heartbeats while jobs are in flight, and how long a silence means "gone". */
-#define HEARTBEAT_US         (250ull * 1000u)
-#define LIVENESS_US          (1000ull * 1000u)
+#define HEARTBEAT_US                  (250ull * 1000u)
+#define LIVENESS_US                   (1000ull * 1000u)
 /* A job is sent again only with at least this much of its deadline left. */
-#define RESUBMIT_MIN_LEFT_US (2000u)
-/* Slack between the fallback's predicted finish and the deadline: waking up, handing over. */
-#define FALLBACK_MARGIN_US   (2000u)
+#define RESUBMIT_MIN_LEFT_US          (2000u)
+/* Slack between the fallback's predicted finish and the deadline, for waking up, handing
+ * over and a busy machine's scheduling: 3 ms plus an eighth of the budget (9 ms of 50). */
+#define FALLBACK_MARGIN_US(budget_us) (3000u + (budget_us) / 8)
 /* A connected DEALER that refused a message is tried again this much later. */
-#define RETRY_SEND_US        (5000u)
+#define RETRY_SEND_US                 (5000u)
 /* Jobs a timer pass ends at most before it looks again. */
-#define TIMER_BATCH          64
+#define TIMER_BATCH                   64
 
 struct sdk_io {
     sdk_io_config cfg;          /* settings; endpoint points to our copy */
@@ -64,14 +65,13 @@ struct sdk_io {
                             (its queue full, or the connection not yet attached); 0:
                             none */
     uint32_t at_local;   /* jobs the fallback holds */
-    uint32_t waiting;    /* jobs waiting for the cluster (state CLUSTER) */
 };
 
 static const char *const why_text[] = {
     [SDK_WHY_NONE] = "",
     [SDK_WHY_UNREACHABLE] = "local: the coordinator is unreachable",
     [SDK_WHY_PREDICTED] = "local: the cluster's learnt latency would miss the deadline",
-    [SDK_WHY_NO_ANSWER] = "local: no answer from the cluster with the deadline close",
+    [SDK_WHY_NO_ANSWER] = "local: the cluster's answer is overdue",
     [SDK_WHY_ERROR] = "local: the cluster answered with an error",
 };
 
@@ -122,8 +122,6 @@ static bool slow_error(int status)
 static void job_end(sdk_io *io, sdk_job *j, p2c2r_result *r)
 {
     uint64_t now = p2c2r__now_us();
-    if (j->state == SDK_JOB_CLUSTER)
-        io->waiting--;
     j->state = SDK_JOB_ENDED;
     atomic_store(&j->ended, true);
     if (r) {
@@ -152,17 +150,16 @@ static void job_end_error(sdk_io *io, sdk_job *j, int status, const char *detail
 
 /* The fallback's predicted finish for a job starting now, from its learnt run time and
  * what it holds already. */
-static uint64_t local_finish(sdk_io *io, const sdk_estimate *est, uint64_t now)
+static uint64_t local_finish(sdk_io *io, const sdk_job *j, const sdk_estimate *est, uint64_t now)
 {
     uint32_t threads = sdk_local_threads(io->local);
     uint64_t ahead = sdk_local_backlog(io->local);
-    return now + est->local_us + est->local_us * ahead / threads + FALLBACK_MARGIN_US;
+    return now + est->local_us + est->local_us * ahead / threads +
+           FALLBACK_MARGIN_US(j->deadline_us - j->submitted_us);
 }
 
 static void go_local(sdk_io *io, sdk_job *j, sdk_job_why why)
 {
-    if (j->state == SDK_JOB_CLUSTER)
-        io->waiting--;
     j->state = SDK_JOB_LOCAL;
     j->why = why;
     j->at_local = true;
@@ -178,7 +175,7 @@ static void job_fail(sdk_io *io, sdk_job *j, int status, const char *detail, sdk
         status != P2C2R_E_INVAL && status != P2C2R_E_TOOBIG) {
         sdk_estimate est;
         sdk_learn_estimate(io->cfg.learn, &j->key, &est);
-        if (local_finish(io, &est, p2c2r__now_us()) <= j->deadline_us) {
+        if (local_finish(io, j, &est, p2c2r__now_us()) <= j->deadline_us) {
             go_local(io, j, why);
             return;
         }
@@ -436,7 +433,7 @@ static void on_timers(sdk_io *io, uint64_t now)
         resend(io, false, "the coordinator's connection took no more");
     }
     bool silent = unreachable(io, now);
-    if (io->waiting && now >= io->next_beat)
+    if (zhashx_size(io->jobs) && now >= io->next_beat)
         send_heartbeat(io);
     uint64_t next = UINT64_MAX;
     sdk_job *due[TIMER_BATCH];
@@ -452,9 +449,14 @@ static void on_timers(sdk_io *io, uint64_t now)
         sdk_job *j = due[i];
         if (j->state == SDK_JOB_ENDED)
             job_forget(io, j);
-        else if (io->local && j->may_run_local && now >= j->fallback_us && now < j->deadline_us)
-            go_local(io, j, silent ? SDK_WHY_UNREACHABLE : SDK_WHY_NO_ANSWER);
-        else if (silent)
+        else if (io->local && j->may_run_local && now >= j->fallback_us && now < j->deadline_us) {
+            if (now < j->fallback_late_us && sdk_local_backlog(io->local)) {
+                j->fallback_us = j->fallback_late_us; /* busy: only at the last moment */
+                schedule(io, j->fallback_us);
+            } else {
+                go_local(io, j, silent ? SDK_WHY_UNREACHABLE : SDK_WHY_NO_ANSWER);
+            }
+        } else if (silent)
             job_fail(io, j, P2C2R_E_COORDLOST, "no word from the coordinator: unreachable or down",
                      SDK_WHY_UNREACHABLE);
         else
@@ -465,7 +467,7 @@ static void on_timers(sdk_io *io, uint64_t now)
         next = now; /* more may be due: look again at once */
     if (io->retry_us && io->retry_us < next)
         next = io->retry_us;
-    if (io->waiting) {
+    if (zhashx_size(io->jobs)) {
         if (io->next_beat < next)
             next = io->next_beat;
         if (!silent && io->last_heard + LIVENESS_US < next)
@@ -503,12 +505,21 @@ static void admit(sdk_io *io, sdk_job *j, uint64_t now)
         return;
     /* Go local with no answer at the last moment the fallback still makes the deadline,
      * but give the cluster at least half the budget. */
-    uint64_t finish = local_finish(io, &est, now);
+    uint64_t finish = local_finish(io, j, &est, now);
     uint64_t half = j->submitted_us + (j->deadline_us - j->submitted_us) / 2;
     uint64_t need = finish - now;
-    j->fallback_us = j->deadline_us > need ? j->deadline_us - need : now;
-    if (j->fallback_us < half)
-        j->fallback_us = half;
+    j->fallback_late_us = j->deadline_us > need ? j->deadline_us - need : now;
+    if (j->fallback_late_us < half)
+        j->fallback_late_us = half;
+    /* Sooner while the fallback is idle, once the cluster is overdue: no answer by three
+     * times its p99 (at least 2 ms) most likely means a task lost with a peer or the
+     * coordinator. The fallback starts on it; the cluster's answer may still come first. */
+    j->fallback_us = j->fallback_late_us;
+    if (est.samples >= SDK_LEARN_MIN_SAMPLES) {
+        uint64_t overdue = j->submitted_us + (3 * est.p99_us > 2000u ? 3 * est.p99_us : 2000u);
+        if (overdue < j->fallback_us)
+            j->fallback_us = overdue;
+    }
     /* The cluster's own record says it would be late, and the fallback would not. */
     if (est.samples >= SDK_LEARN_MIN_SAMPLES && now + est.p90_us > j->deadline_us &&
         finish <= j->deadline_us)
@@ -520,6 +531,14 @@ static void admit(sdk_io *io, sdk_job *j, uint64_t now)
  * stamps a batch of arrivals with one reading of its clock keeps their order. */
 static void on_submit(sdk_io *io, sdk_job *j, uint64_t now)
 {
+    if (!zhashx_size(io->jobs)) {
+        /* The first job after an idle spell (no heartbeats then): silence so far says
+         * nothing. While any job lives, even one at the fallback, heartbeats go on, so a
+         * coordinator that stopped answering stays unreachable until it answers again. */
+        io->last_heard = now;
+        io->next_beat = now + HEARTBEAT_US;
+        schedule(io, io->next_beat);
+    }
     zhashx_insert(io->jobs, &j->id, j);
     admit(io, j, now);
     if (!io->dealer) { /* pushed just before the inbox closed on a failure */
@@ -527,13 +546,6 @@ static void on_submit(sdk_io *io, sdk_job *j, uint64_t now)
         job_end_error(io, j, P2C2R_E_IO, "the client's network thread has failed");
         return;
     }
-    if (!io->waiting) {
-        /* The first job after a quiet spell: silence so far says nothing. */
-        io->last_heard = now;
-        io->next_beat = now + HEARTBEAT_US;
-        schedule(io, io->next_beat);
-    }
-    io->waiting++;
     if (j->why == SDK_WHY_PREDICTED)
         go_local(io, j, SDK_WHY_PREDICTED);
     else

@@ -33,7 +33,8 @@ typedef enum sdk_job_why {
     SDK_WHY_NONE = 0,
     SDK_WHY_UNREACHABLE, /* the coordinator is disconnected or silent */
     SDK_WHY_PREDICTED,   /* the cluster's learnt latency would miss the deadline */
-    SDK_WHY_NO_ANSWER,   /* no answer with just the time for a local run left */
+    SDK_WHY_NO_ANSWER,   /* no answer by three times the cluster's p99, or with just the
+                            time for a local run left */
     SDK_WHY_ERROR,       /* the cluster answered with an error (BUSY, DEADLINE, ...) */
 } sdk_job_why;
 
@@ -54,18 +55,19 @@ struct sdk_job {
     sdk_buf *buf;            /* the payload (one reference) */
     bool may_run_local;      /* an upscale, fallback on, not restricted to CUDA */
     /* owned by the I/O thread */
-    sdk_class_key key;    /* its class, for learnt latencies */
-    uint64_t deadline_us; /* absolute deadline */
-    uint32_t deadline_ms; /* the same counted from submit, as delivered */
-    bool learnt_deadline; /* the deadline came from learning, not the caller */
-    uint64_t expire_us;   /* deadline + grace: ended with DEADLINE, or forgotten */
-    uint64_t fallback_us; /* when it goes local with no answer (UINT64_MAX: never) */
-    sdk_job_state state;  /* see above */
-    sdk_job_why why;      /* why it went local */
-    bool sent;            /* a SUBMIT for it is out (an answer may come) */
-    bool answered;        /* the cluster answered it */
-    zmq_msg_t payload;    /* buf wrapped for ZeroMQ, sent by reference */
-    bool has_payload;     /* payload holds buf */
+    sdk_class_key key;         /* its class, for learnt latencies */
+    uint64_t deadline_us;      /* absolute deadline */
+    uint32_t deadline_ms;      /* the same counted from submit, as delivered */
+    bool learnt_deadline;      /* the deadline came from learning, not the caller */
+    uint64_t expire_us;        /* deadline + grace: ended with DEADLINE, or forgotten */
+    uint64_t fallback_us;      /* when it goes local with no answer (UINT64_MAX: never) */
+    uint64_t fallback_late_us; /* the last moment for that, when the fallback is busy */
+    sdk_job_state state;       /* see above */
+    sdk_job_why why;           /* why it went local */
+    bool sent;                 /* a SUBMIT for it is out (an answer may come) */
+    bool answered;             /* the cluster answered it */
+    zmq_msg_t payload;         /* buf wrapped for ZeroMQ, sent by reference */
+    bool has_payload;          /* payload holds buf */
     /* shared with the local fallback */
     atomic_bool ended;          /* set by the I/O thread when it delivered a result */
     bool at_local;              /* the fallback holds it (I/O thread's view) */

@@ -218,6 +218,7 @@ void sdk_learn_estimate(sdk_learn *l, const sdk_class_key *key, sdk_estimate *ou
         window_update(&e->cluster);
     out->samples = e ? e->cluster.count : 0;
     out->p90_us = e ? e->cluster.p90 : 0;
+    out->p99_us = e ? e->cluster.p99 : 0;
     out->local_us = local_us(key, e);
     out->deadline_us = deadline_us(key, e);
     pthread_mutex_unlock(&l->lock);

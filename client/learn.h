@@ -53,6 +53,7 @@ typedef struct sdk_class_key {
 typedef struct sdk_estimate {
     uint32_t samples;     /* cluster answers in the window */
     uint64_t p90_us;      /* their 90th percentile (0 without samples) */
+    uint64_t p99_us;      /* their 99th percentile (0 without samples) */
     uint64_t local_us;    /* predicted local run, see above */
     uint64_t deadline_us; /* deadline for a task without one */
 } sdk_estimate;
