@@ -229,6 +229,8 @@ static uint64_t job_due(const sdk_io *io, const sdk_job *j, bool silent)
         return j->at_local ? UINT64_MAX : j->expire_us;
     if (j->state == SDK_JOB_LOCAL)
         return UINT64_MAX; /* the fallback always hands it back */
+    if (silent && io->local && j->may_run_local)
+        return 0; /* the fallback takes it now */
     /* An unreachable coordinator will not answer in the grace either. */
     uint64_t due = silent ? j->deadline_us : j->expire_us;
     if (io->local && j->may_run_local && j->fallback_us < due)
@@ -447,14 +449,17 @@ static void on_timers(sdk_io *io, uint64_t now)
     }
     for (size_t i = 0; i < n; i++) {
         sdk_job *j = due[i];
+        bool local = io->local && j->may_run_local && now < j->deadline_us;
         if (j->state == SDK_JOB_ENDED)
             job_forget(io, j);
-        else if (io->local && j->may_run_local && now >= j->fallback_us && now < j->deadline_us) {
+        else if (local && silent)
+            go_local(io, j, SDK_WHY_UNREACHABLE);
+        else if (local && now >= j->fallback_us) {
             if (now < j->fallback_late_us && sdk_local_backlog(io->local)) {
                 j->fallback_us = j->fallback_late_us; /* busy: only at the last moment */
                 schedule(io, j->fallback_us);
             } else {
-                go_local(io, j, silent ? SDK_WHY_UNREACHABLE : SDK_WHY_NO_ANSWER);
+                go_local(io, j, SDK_WHY_NO_ANSWER);
             }
         } else if (silent)
             job_fail(io, j, P2C2R_E_COORDLOST, "no word from the coordinator: unreachable or down",
@@ -472,6 +477,9 @@ static void on_timers(sdk_io *io, uint64_t now)
             next = io->next_beat;
         if (!silent && io->last_heard + LIVENESS_US < next)
             next = io->last_heard + LIVENESS_US + 1;
+        if (!io->was_connected && now <= io->started_us + LIVENESS_US &&
+            io->started_us + LIVENESS_US < next)
+            next = io->started_us + LIVENESS_US + 1; /* never connected: unreachable then */
     }
     io->next_timer = next;
 }
