@@ -1,6 +1,7 @@
 /* p2c2r: command line client. `p2c2r upscale` pushes image files through a cluster the way
  * a game would push frames: a window of frames in flight, outputs written as they come
- * back, and a summary of throughput and latency at the end.
+ * back, and a summary of throughput and latency at the end. `p2c2r video` (video.c)
+ * upscales a raw video stream from stdin to stdout.
  *
  * It uses only the public SDK (p2c2r.h), so it doubles as an example of embedding it.
  */
@@ -10,9 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 
+#include "cliutil.h"
 #include "p2c2r.h"
+#include "video.h"
 
 typedef struct cli_options {
     const char *coordinator; /* clients endpoint */
@@ -32,6 +34,7 @@ static void usage(FILE *out)
     fprintf(
         out,
         "Usage: p2c2r upscale [OPTIONS] FILE...\n"
+        "       p2c2r video --size WxH --fps N [OPTIONS]   (p2c2r video --help)\n"
         "Upscale JPEG files through a P2C2R cluster and report throughput and latency.\n\n"
         "  --coordinator ENDPOINT  coordinator's clients endpoint (default tcp://127.0.0.1:7700)\n"
         "  --scale N               integer factor 1..8 (default 2)\n"
@@ -47,44 +50,6 @@ static void usage(FILE *out)
         "Prints one line per failed frame on stderr and a summary line on stdout:\n"
         "  summary: frames=N ok=N errors=N seconds=S frames_per_s=F p50_ms=L p99_ms=L\n"
         "Exit status: 0 when every frame came back, 1 when some failed, 2 on bad usage.\n");
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int parse_u32(const char *text, const char *flag, uint32_t min, uint32_t max, uint32_t *out)
-{
-    char *end;
-    unsigned long v = strtoul(text, &end, 10);
-    if (*text == '\0' || *end != '\0' || v < min || v > max) {
-        fprintf(stderr, "p2c2r: %s needs a whole number in %u..%u, not '%s'\n", flag, min, max,
-                text);
-        return -1;
-    }
-    *out = (uint32_t)v;
-    return 0;
-}
-
-static int parse_mode(const char *text, p2c2r_mode *mode)
-{
-    static const struct {
-        const char *name;
-        p2c2r_mode mode;
-    } modes[] = {{"fast", P2C2R_MODE_FAST},
-                 {"bicubic", P2C2R_MODE_BICUBIC},
-                 {"lanczos", P2C2R_MODE_LANCZOS},
-                 {"quality", P2C2R_MODE_QUALITY}};
-    for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++)
-        if (strcmp(text, modes[i].name) == 0) {
-            *mode = modes[i].mode;
-            return 0;
-        }
-    fprintf(stderr, "p2c2r: unknown mode '%s' (fast, bicubic, lanczos, quality)\n", text);
-    return -1;
 }
 
 static unsigned char *read_file(const char *path, size_t *size)
@@ -129,23 +94,6 @@ static int write_output(const char *outdir, size_t index, const char *input, con
     return fclose(f) == 0 && ok ? 0 : -1;
 }
 
-static int compare_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-/* Nearest-rank percentile of sorted values. */
-static double percentile(const double *sorted, size_t n, double p)
-{
-    if (n == 0)
-        return 0.0;
-    size_t rank = (size_t)(p / 100.0 * (double)n + 0.999999);
-    if (rank < 1)
-        rank = 1;
-    return sorted[(rank > n ? n : rank) - 1];
-}
-
 static int run_upscale(const cli_options *opt, char **files, size_t nfiles)
 {
     p2c2r_client_config config = {
@@ -170,7 +118,7 @@ static int run_upscale(const cli_options *opt, char **files, size_t nfiles)
     }
     size_t next = 0, finished = 0, ok = 0, errors = 0, inflight = 0;
     uint64_t compute_us = 0, queue_us = 0, bytes_in = 0, bytes_out = 0;
-    double start = now_s();
+    double start = cli_now_s();
     while (finished < nfiles) {
         while (next < nfiles && inflight < opt->window) {
             cli_frame *f = &frames[next];
@@ -232,12 +180,12 @@ static int run_upscale(const cli_options *opt, char **files, size_t nfiles)
         }
         p2c2r_result_free(&r);
     }
-    double seconds = now_s() - start;
-    qsort(latency_ms, ok, sizeof *latency_ms, compare_double);
+    double seconds = cli_now_s() - start;
+    cli_sort(latency_ms, ok);
     printf("summary: frames=%zu ok=%zu errors=%zu seconds=%.3f frames_per_s=%.2f p50_ms=%.1f "
            "p99_ms=%.1f\n",
            nfiles, ok, errors, seconds, seconds > 0 ? (double)ok / seconds : 0.0,
-           percentile(latency_ms, ok, 50), percentile(latency_ms, ok, 99));
+           cli_percentile(latency_ms, ok, 50), cli_percentile(latency_ms, ok, 99));
     if (ok)
         printf("detail: in=%.1f MB out=%.1f MB mean_peer_work_ms=%.1f mean_queue_ms=%.1f\n",
                (double)bytes_in / 1e6, (double)bytes_out / 1e6,
@@ -254,6 +202,8 @@ int main(int argc, char **argv)
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
+    if (strcmp(argv[1], "video") == 0)
+        return cli_video_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "upscale") != 0) {
         fprintf(stderr, "p2c2r: unknown command '%s'\n", argv[1]);
         usage(stderr);
@@ -289,27 +239,27 @@ int main(int argc, char **argv)
             opt.coordinator = optarg;
             break;
         case 's':
-            if (parse_u32(optarg, "--scale", 1, 8, &opt.desc.scale))
+            if (cli_parse_u32(optarg, "--scale", 1, 8, &opt.desc.scale))
                 return 2;
             break;
         case 'm':
-            if (parse_mode(optarg, &opt.desc.mode))
+            if (cli_parse_mode(optarg, &opt.desc.mode))
                 return 2;
             break;
         case 'q':
-            if (parse_u32(optarg, "--quality", 1, 100, &opt.desc.jpeg_quality))
+            if (cli_parse_u32(optarg, "--quality", 1, 100, &opt.desc.jpeg_quality))
                 return 2;
             break;
         case 'w':
-            if (parse_u32(optarg, "--window", 1, 4096, &opt.window))
+            if (cli_parse_u32(optarg, "--window", 1, 4096, &opt.window))
                 return 2;
             break;
         case 'd':
-            if (parse_u32(optarg, "--deadline-ms", 1, 3600000, &opt.desc.deadline_ms))
+            if (cli_parse_u32(optarg, "--deadline-ms", 1, 3600000, &opt.desc.deadline_ms))
                 return 2;
             break;
         case 'p':
-            if (parse_u32(optarg, "--priority", 0, UINT32_MAX, &opt.desc.priority))
+            if (cli_parse_u32(optarg, "--priority", 0, UINT32_MAX, &opt.desc.priority))
                 return 2;
             break;
         case 'o':

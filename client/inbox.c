@@ -1,0 +1,113 @@
+/* inbox: see inbox.h. */
+#include "client/inbox.h"
+
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+struct sdk_inbox {
+    pthread_mutex_t lock; /* guards everything below */
+    sdk_job *head;        /* oldest job */
+    sdk_job *tail;        /* newest job */
+    int closed;           /* 0, or the code new jobs are refused with */
+    bool stop;            /* stop asked */
+    bool fail;            /* failure asked (tests) */
+    int fd;               /* eventfd waking the I/O thread */
+};
+
+sdk_inbox *sdk_inbox_new(void)
+{
+    sdk_inbox *in = calloc(1, sizeof *in);
+    if (!in)
+        return NULL;
+    in->fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (in->fd < 0) {
+        free(in);
+        return NULL;
+    }
+    pthread_mutex_init(&in->lock, NULL);
+    return in;
+}
+
+void sdk_inbox_destroy(sdk_inbox **inbox)
+{
+    if (!inbox || !*inbox)
+        return;
+    close((*inbox)->fd);
+    pthread_mutex_destroy(&(*inbox)->lock);
+    free(*inbox);
+    *inbox = NULL;
+}
+
+int sdk_inbox_fd(const sdk_inbox *in)
+{
+    return in->fd;
+}
+
+static void wake(sdk_inbox *in)
+{
+    uint64_t one = 1;
+    /* Only fails when the counter would overflow, and then the thread is awake anyway. */
+    if (write(in->fd, &one, sizeof one) < 0)
+        return;
+}
+
+int sdk_inbox_push(sdk_inbox *in, sdk_job *job)
+{
+    pthread_mutex_lock(&in->lock);
+    if (job->op == SDK_OP_SUBMIT && in->closed) {
+        int code = in->closed;
+        pthread_mutex_unlock(&in->lock);
+        return code;
+    }
+    job->next = NULL;
+    if (in->tail)
+        in->tail->next = job;
+    else
+        in->head = job;
+    in->tail = job;
+    pthread_mutex_unlock(&in->lock);
+    wake(in);
+    return P2C2R_OK;
+}
+
+void sdk_inbox_close(sdk_inbox *in, int code)
+{
+    pthread_mutex_lock(&in->lock);
+    in->closed = code;
+    pthread_mutex_unlock(&in->lock);
+}
+
+void sdk_inbox_ask_stop(sdk_inbox *in)
+{
+    pthread_mutex_lock(&in->lock);
+    in->stop = true;
+    pthread_mutex_unlock(&in->lock);
+    wake(in);
+}
+
+void sdk_inbox_ask_fail(sdk_inbox *in)
+{
+    pthread_mutex_lock(&in->lock);
+    in->fail = true;
+    pthread_mutex_unlock(&in->lock);
+    wake(in);
+}
+
+sdk_job *sdk_inbox_take(sdk_inbox *in, bool *stop, bool *fail)
+{
+    uint64_t count;
+    if (read(in->fd, &count, sizeof count) < 0) {
+        /* EAGAIN: nothing was signalled since the last take, which is fine. */
+    }
+    pthread_mutex_lock(&in->lock);
+    sdk_job *all = in->head;
+    in->head = in->tail = NULL;
+    *stop = in->stop;
+    *fail = in->fail;
+    in->fail = false;
+    pthread_mutex_unlock(&in->lock);
+    return all;
+}

@@ -1,0 +1,866 @@
+/* io: see io.h.
+ *
+ * The DEALER has ZMQ_IMMEDIATE set: while no connection to the coordinator is up, a send
+ * fails at once instead of queueing. A SUBMIT queued in a dead connection would reach a
+ * coordinator that comes back seconds later with a deadline counted from when it was
+ * queued; failing instead tells the I/O thread, there and then, that the cluster cannot
+ * take the job (the fallback takes it, or it waits and goes on the next connect).
+ */
+#include "client/io.h"
+
+#include <czmq.h> /* zhashx, for the job table */
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client/inbox.h"
+#include "client/local.h"
+#include "common/clock.h"
+#include "common/idmap.h"
+#include "common/image.h"
+#include "common/task.h"
+
+/* Reconnects start quickly and back off to half a second, so a restarted coordinator is
+ * found well within a second. */
+#define RECONNECT_IVL_MS              100
+#define RECONNECT_IVL_MAX_MS          500
+/* Liveness: heartbeats while jobs are in flight, and how long a silence means "gone". */
+#define HEARTBEAT_US                  (250ull * 1000u)
+#define LIVENESS_US                   (1000ull * 1000u)
+/* A job is sent again only with at least this much of its deadline left. */
+#define RESUBMIT_MIN_LEFT_US          (2000u)
+/* Slack between the fallback's predicted finish and the deadline, for waking up, handing
+ * over and a busy machine's scheduling: 3 ms plus an eighth of the budget (9 ms of 50). */
+#define FALLBACK_MARGIN_US(budget_us) (3000u + (budget_us) / 8)
+/* A connected DEALER that refused a message is tried again this much later. */
+#define RETRY_SEND_US                 (5000u)
+/* Jobs a timer pass ends at most before it looks again. */
+#define TIMER_BATCH                   64
+
+struct sdk_io {
+    sdk_io_config cfg;          /* settings; endpoint points to our copy */
+    sdk_inbox *inbox;           /* jobs and requests from other threads */
+    sdk_local *local;           /* the fallback, or NULL */
+    pthread_t thread;           /* runs io_main */
+    bool started;               /* thread must be joined */
+    pthread_mutex_t start_lock; /* guards start_rc and start_done */
+    pthread_cond_t start_cond;  /* signalled when the thread is up or gave up */
+    int start_rc;               /* the thread's set-up result */
+    bool start_done;            /* start_rc is set */
+    /* owned by the thread */
+    void *dealer;        /* to the coordinator */
+    void *monitor;       /* the DEALER's connection events */
+    zhashx_t *jobs;      /* id -> sdk_job, every job not yet freed */
+    p2c2r_jpeg *jpeg;    /* reads JPEG headers for class keys */
+    uint64_t instance;   /* the coordinator's instance last heard (0: none yet) */
+    uint64_t last_heard; /* when it last said anything */
+    uint64_t next_beat;  /* when to send the next heartbeat */
+    uint64_t next_timer; /* earliest time a timer pass has work (UINT64_MAX: none) */
+    bool connected;      /* a connection to the coordinator is up */
+    bool was_connected;  /* one was up before: a new one is a reconnect */
+    uint64_t started_us; /* when the thread started */
+    uint64_t retry_us;   /* when to try again sending jobs a connected DEALER refused
+                            (its queue full, or the connection not yet attached); 0:
+                            none */
+    uint32_t at_local;   /* jobs the fallback holds */
+};
+
+static const char *const why_text[] = {
+    [SDK_WHY_NONE] = "",
+    [SDK_WHY_UNREACHABLE] = "local: the coordinator is unreachable",
+    [SDK_WHY_PREDICTED] = "local: the cluster's learnt latency would miss the deadline",
+    [SDK_WHY_NO_ANSWER] = "local: the cluster's answer is overdue",
+    [SDK_WHY_ERROR] = "local: the cluster answered with an error",
+};
+
+static void *dealer_of(sdk_io *io)
+{
+    return io->dealer;
+}
+
+/* Not connected (after a first connection, or for longer than a silence would be allowed
+ * since the client started: connecting takes a moment), or silent. */
+static bool unreachable(const sdk_io *io, uint64_t now)
+{
+    if (!io->connected && (io->was_connected || now > io->started_us + LIVENESS_US))
+        return true;
+    return now > io->last_heard + LIVENESS_US;
+}
+
+static void schedule(sdk_io *io, uint64_t at)
+{
+    if (at < io->next_timer)
+        io->next_timer = at;
+}
+
+/* ---- ending jobs --------------------------------------------------------------------- */
+
+/* Whether a job may leave the table: ended, not held by the fallback, and no cluster
+ * answer worth learning from still due. */
+static bool job_done_with(const sdk_job *j, uint64_t now)
+{
+    return j->state == SDK_JOB_ENDED && !j->at_local &&
+           (!j->sent || j->answered || now >= j->expire_us);
+}
+
+static void job_forget(sdk_io *io, sdk_job *j)
+{
+    zhashx_delete(io->jobs, &j->id); /* the destructor frees it */
+}
+
+/* Whether an error says something about latency (a slow or absent cluster), for adaptive
+ * quality; bad input does not. */
+static bool slow_error(int status)
+{
+    return status != P2C2R_E_BADINPUT && status != P2C2R_E_INVAL && status != P2C2R_E_UNSUPPORTED &&
+           status != P2C2R_E_TOOBIG;
+}
+
+/* Deliver r as the job's one result. */
+static void job_end(sdk_io *io, sdk_job *j, p2c2r_result *r)
+{
+    uint64_t now = p2c2r__now_us();
+    j->state = SDK_JOB_ENDED;
+    atomic_store(&j->ended, true);
+    if (r) {
+        r->deadline_ms = j->deadline_ms;
+        r->timings.total_us = now - j->submitted_us;
+        if (j->kind == P2C2R_KIND_UPSCALE)
+            r->mode = j->desc.mode;
+        if (io->cfg.adapt && j->kind == P2C2R_KIND_UPSCALE &&
+            (r->status == P2C2R_OK || slow_error(r->status)))
+            sdk_adapt_observe(io->cfg.adapt, j->desc.mode,
+                              r->status == P2C2R_OK ? r->timings.total_us : UINT64_MAX);
+        sdk_results_deliver(io->cfg.results, &r);
+    }
+    if (job_done_with(j, now))
+        job_forget(io, j);
+    else if (j->state == SDK_JOB_ENDED && !j->at_local)
+        schedule(io, j->expire_us);
+}
+
+static void job_end_error(sdk_io *io, sdk_job *j, int status, const char *detail)
+{
+    /* Out of memory for the result: the task still ends, and the game sees it in the
+     * window's count; nothing better is possible. */
+    job_end(io, j, sdk_result_new(j->id, status, detail));
+}
+
+/* The fallback's predicted finish for a job starting now, from its learnt run time and
+ * what it holds already. */
+static uint64_t local_finish(sdk_io *io, const sdk_job *j, const sdk_estimate *est, uint64_t now)
+{
+    uint32_t threads = sdk_local_threads(io->local);
+    uint64_t ahead = sdk_local_backlog(io->local);
+    return now + est->local_us + est->local_us * ahead / threads +
+           FALLBACK_MARGIN_US(j->deadline_us - j->submitted_us);
+}
+
+static void go_local(sdk_io *io, sdk_job *j, sdk_job_why why)
+{
+    j->state = SDK_JOB_LOCAL;
+    j->why = why;
+    j->at_local = true;
+    io->at_local++;
+    sdk_local_push(io->local, j);
+}
+
+/* The cluster cannot deliver the job (an error, a lost coordinator): the fallback takes
+ * it if it can still make the deadline, else the job ends with the error. */
+static void job_fail(sdk_io *io, sdk_job *j, int status, const char *detail, sdk_job_why why)
+{
+    if (j->may_run_local && j->state == SDK_JOB_CLUSTER && status != P2C2R_E_BADINPUT &&
+        status != P2C2R_E_INVAL && status != P2C2R_E_TOOBIG) {
+        sdk_estimate est;
+        sdk_learn_estimate(io->cfg.learn, &j->key, &est);
+        if (local_finish(io, j, &est, p2c2r__now_us()) <= j->deadline_us) {
+            go_local(io, j, why);
+            return;
+        }
+    }
+    if (status == P2C2R_E_DEADLINE && j->learnt_deadline)
+        sdk_learn_missed(io->cfg.learn, &j->key);
+    job_end_error(io, j, status, detail);
+}
+
+/* ---- sending --------------------------------------------------------------------------- */
+
+/* Send a job's SUBMIT with the time left now. P2C2R_E_BUSY when no connection is up (or
+ * the socket's queue is full), P2C2R_E_NOMEM or P2C2R_E_IO. */
+static int send_job(sdk_io *io, sdk_job *j, uint64_t now)
+{
+    if (!j->has_payload) {
+        size_t size = sdk_buf_size(j->buf);
+        if (size && zmq_msg_init_data(&j->payload, sdk_buf_data(j->buf), size, sdk_buf_zmq_free,
+                                      sdk_buf_ref(j->buf)) != 0) {
+            sdk_buf *extra = j->buf;
+            sdk_buf_unref(&extra); /* the reference taken for ZeroMQ */
+            zmq_msg_init(&j->payload);
+            return P2C2R_E_NOMEM;
+        }
+        j->has_payload = true;
+    }
+    sdk_job_wire w;
+    sdk_job_wire_fill(j, j->deadline_us > now ? j->deadline_us - now : 1, io->cfg.session, &w);
+    zmq_msg_t env, payload;
+    int rc = p2c2r__envelope_encode(&w.env, &env);
+    if (rc != P2C2R_OK)
+        return rc;
+    zmq_msg_init(&payload);
+    zmq_msg_copy(&payload, &j->payload);
+    int sent = zmq_msg_send(&env, dealer_of(io), ZMQ_DONTWAIT | ZMQ_SNDMORE);
+    if (sent >= 0)
+        sent = zmq_msg_send(&payload, dealer_of(io), ZMQ_DONTWAIT);
+    int why = errno;
+    zmq_msg_close(&env);
+    zmq_msg_close(&payload);
+    if (sent < 0)
+        return why == EAGAIN ? P2C2R_E_BUSY : P2C2R_E_IO;
+    j->sent = true;
+    return P2C2R_OK;
+}
+
+/* When a job waiting for the cluster needs looking at next. */
+static uint64_t job_due(const sdk_io *io, const sdk_job *j, bool silent)
+{
+    if (j->state == SDK_JOB_ENDED)
+        return j->at_local ? UINT64_MAX : j->expire_us;
+    if (j->state == SDK_JOB_LOCAL)
+        return UINT64_MAX; /* the fallback always hands it back */
+    if (silent && io->local && j->may_run_local)
+        return 0; /* the fallback takes it now */
+    /* An unreachable coordinator will not answer in the grace either. */
+    uint64_t due = silent ? j->deadline_us : j->expire_us;
+    if (io->local && j->may_run_local && j->fallback_us < due)
+        due = j->fallback_us;
+    return due;
+}
+
+/* Send a job that waits for the cluster, or hand it to the fallback when the cluster
+ * cannot take it now. */
+static void dispatch(sdk_io *io, sdk_job *j, uint64_t now)
+{
+    bool local = io->local && j->may_run_local;
+    if (local && unreachable(io, now)) {
+        go_local(io, j, SDK_WHY_UNREACHABLE);
+        return;
+    }
+    int rc = send_job(io, j, now);
+    if (rc == P2C2R_E_BUSY && local && unreachable(io, now)) {
+        go_local(io, j, SDK_WHY_UNREACHABLE);
+        return;
+    }
+    if (rc != P2C2R_OK && rc != P2C2R_E_BUSY) {
+        job_fail(io, j, rc, "cannot queue the task towards the coordinator", SDK_WHY_ERROR);
+        return;
+    }
+    /* BUSY: it goes on the next connect, or in a moment if connected. */
+    if (rc == P2C2R_E_BUSY && io->connected && !io->retry_us) {
+        io->retry_us = now + RETRY_SEND_US;
+        schedule(io, io->retry_us);
+    }
+    schedule(io, job_due(io, j, unreachable(io, now)));
+}
+
+/* Send every job waiting for the cluster again (all: after a restart or a reconnect; or only
+ * those never sent), or end it when too little of its deadline is left. */
+static void resend(sdk_io *io, bool all, const char *why)
+{
+    uint64_t now = p2c2r__now_us();
+    /* Ending a job may remove it from the table: walk a copy first. */
+    size_t n = 0, cap = zhashx_size(io->jobs);
+    sdk_job **list = malloc((cap ? cap : 1) * sizeof *list);
+    for (sdk_job *j = zhashx_first(io->jobs); j && list; j = zhashx_next(io->jobs))
+        if (j->state == SDK_JOB_CLUSTER && (all || !j->sent))
+            list[n++] = j;
+    if (!list) {
+        io->next_timer = now; /* out of memory: the timers will end them */
+        return;
+    }
+    char detail[128];
+    snprintf(detail, sizeof detail, "%s; too little time left to send the task again", why);
+    for (size_t i = 0; i < n; i++) {
+        sdk_job *j = list[i];
+        if (j->deadline_us > now + RESUBMIT_MIN_LEFT_US)
+            dispatch(io, j, now);
+        else
+            job_fail(io, j, P2C2R_E_COORDLOST, detail, SDK_WHY_UNREACHABLE);
+    }
+    free(list);
+}
+
+/* ---- the coordinator's answers ------------------------------------------------------- */
+
+static void heard(sdk_io *io, uint64_t instance)
+{
+    io->last_heard = p2c2r__now_us();
+    if (!instance || instance == io->instance)
+        return;
+    uint64_t before = io->instance;
+    io->instance = instance;
+    if (before)
+        resend(io, true, "the coordinator restarted and lost the task");
+}
+
+/* The result a RESULT or ERROR envelope carries (NULL when out of memory). */
+static p2c2r_result *answer_result(p2c2r_envelope_msg *msg)
+{
+    const p2c2r_envelope *env = msg->env;
+    bool ok = env->type == P2C2R__WIRE__MSG_TYPE__RESULT;
+    p2c2r_result *r = sdk_result_new(env->task_id, ok ? P2C2R_OK : env->status, env->detail);
+    if (!r)
+        return NULL;
+    if (!ok && r->status == P2C2R_OK)
+        r->status = P2C2R_E_PROTOCOL; /* an ERROR must carry a code */
+    r->source = ok ? P2C2R_SOURCE_CLUSTER : P2C2R_SOURCE_NONE;
+    if (env->frame) {
+        r->codec = (p2c2r_codec)env->frame->codec;
+        r->format = (p2c2r_pixel_format)env->frame->pixel_format;
+        r->width = env->frame->width;
+        r->height = env->frame->height;
+    }
+    if (env->timing) {
+        r->timings.queue_us = env->timing->queue_us;
+        r->timings.peer_us = env->timing->peer_us;
+        r->timings.decode_us = env->timing->decode_us;
+        r->timings.compute_us = env->timing->compute_us;
+        r->timings.encode_us = env->timing->encode_us;
+    }
+    if (ok && msg->has_payload)
+        zmq_msg_move(&r->payload, &msg->payload);
+    return r;
+}
+
+static void on_answer(sdk_io *io)
+{
+    p2c2r_envelope_msg msg;
+    if (p2c2r__envelope_recv(dealer_of(io), false, ZMQ_DONTWAIT, &msg) != P2C2R_OK)
+        goto done; /* malformed: without an id there is no job to end; its timer will */
+    const p2c2r_envelope *env = msg.env;
+    heard(io, env->instance);
+    if (env->type == P2C2R__WIRE__MSG_TYPE__HEARTBEAT)
+        goto done;
+    sdk_job *j = zhashx_lookup(io->jobs, &env->task_id);
+    if (!j || j->answered) {
+        sdk_results_dropped(io->cfg.results); /* forgotten: its one result was given */
+        goto done;
+    }
+    uint64_t now = p2c2r__now_us();
+    bool ok = env->type == P2C2R__WIRE__MSG_TYPE__RESULT;
+    j->answered = true;
+    if (ok)
+        sdk_learn_add(io->cfg.learn, &j->key, false, now - j->submitted_us, now <= j->deadline_us);
+    if (j->state == SDK_JOB_ENDED) {
+        sdk_results_dropped(io->cfg.results);
+        if (job_done_with(j, now))
+            job_forget(io, j);
+        goto done;
+    }
+    if (!ok && j->state == SDK_JOB_LOCAL)
+        goto done; /* the fallback is on it */
+    if (!ok) {
+        int status = env->status ? env->status : P2C2R_E_PROTOCOL;
+        job_fail(io, j, status, env->detail, SDK_WHY_ERROR);
+        goto done;
+    }
+    p2c2r_result *r = answer_result(&msg);
+    if (r)
+        job_end(io, j, r);
+    else
+        job_fail(io, j, P2C2R_E_NOMEM, "client out of memory", SDK_WHY_ERROR);
+done:
+    p2c2r__envelope_msg_close(&msg);
+}
+
+static void send_heartbeat(sdk_io *io)
+{
+    p2c2r_envelope beat;
+    p2c2r__envelope_init(&beat, P2C2R__WIRE__MSG_TYPE__HEARTBEAT);
+    beat.sender = io->cfg.session;
+    p2c2r__envelope_send(dealer_of(io), NULL, 0, &beat, NULL, ZMQ_DONTWAIT);
+    io->next_beat = p2c2r__now_us() + HEARTBEAT_US;
+}
+
+/* A connection event from the DEALER's monitor. */
+static void on_monitor(sdk_io *io)
+{
+    zmq_msg_t ev, addr;
+    zmq_msg_init(&ev);
+    zmq_msg_init(&addr);
+    void *mon = io->monitor;
+    if (zmq_msg_recv(&ev, mon, 0) >= 0 && zmq_msg_more(&ev))
+        zmq_msg_recv(&addr, mon, 0);
+    uint16_t event = 0;
+    if (zmq_msg_size(&ev) >= sizeof event)
+        memcpy(&event, zmq_msg_data(&ev), sizeof event);
+    zmq_msg_close(&ev);
+    zmq_msg_close(&addr);
+    if (event == ZMQ_EVENT_DISCONNECTED) {
+        io->connected = false;
+        /* Frames in flight in the connection are lost unless it comes back at once; the
+         * fallback does not wait to find out. */
+        if (io->local) {
+            size_t n = 0, cap = zhashx_size(io->jobs);
+            sdk_job **list = malloc((cap ? cap : 1) * sizeof *list);
+            for (sdk_job *j = zhashx_first(io->jobs); j && list; j = zhashx_next(io->jobs))
+                if (j->state == SDK_JOB_CLUSTER && j->may_run_local)
+                    list[n++] = j;
+            for (size_t i = 0; i < n; i++)
+                go_local(io, list[i], SDK_WHY_UNREACHABLE);
+            free(list);
+        }
+    } else if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
+        io->connected = true;
+        bool again = io->was_connected;
+        io->was_connected = true;
+        /* A heartbeat at once: its answer says whether this is the same coordinator, and
+         * makes it reachable again for the fallback's decisions. */
+        send_heartbeat(io);
+        /* After a reconnect, SUBMITs may have been lost with the old connection: all go
+         * again (the coordinator runs each once). Else only those never sent. */
+        resend(io, again, "the connection to the coordinator broke");
+    }
+}
+
+/* ---- timers ------------------------------------------------------------------------- */
+
+/* End or hand over the jobs whose time came, keep the coordinator talking while any is
+ * in flight, and set the next time to look. */
+static void on_timers(sdk_io *io, uint64_t now)
+{
+    if (io->retry_us && now >= io->retry_us) {
+        io->retry_us = 0;
+        resend(io, false, "the coordinator's connection took no more");
+    }
+    bool silent = unreachable(io, now);
+    if (zhashx_size(io->jobs) && now >= io->next_beat)
+        send_heartbeat(io);
+    uint64_t next = UINT64_MAX;
+    sdk_job *due[TIMER_BATCH];
+    size_t n = 0;
+    for (sdk_job *j = zhashx_first(io->jobs); j; j = zhashx_next(io->jobs)) {
+        uint64_t at = job_due(io, j, silent);
+        if (at <= now && n < TIMER_BATCH)
+            due[n++] = j;
+        else if (at < next)
+            next = at;
+    }
+    for (size_t i = 0; i < n; i++) {
+        sdk_job *j = due[i];
+        bool local = io->local && j->may_run_local && now < j->deadline_us;
+        if (j->state == SDK_JOB_ENDED)
+            job_forget(io, j);
+        else if (local && silent)
+            go_local(io, j, SDK_WHY_UNREACHABLE);
+        else if (local && now >= j->fallback_us) {
+            if (now < j->fallback_late_us && sdk_local_backlog(io->local)) {
+                j->fallback_us = j->fallback_late_us; /* busy: only at the last moment */
+                schedule(io, j->fallback_us);
+            } else {
+                go_local(io, j, SDK_WHY_NO_ANSWER);
+            }
+        } else if (silent)
+            job_fail(io, j, P2C2R_E_COORDLOST, "no word from the coordinator: unreachable or down",
+                     SDK_WHY_UNREACHABLE);
+        else
+            job_fail(io, j, P2C2R_E_DEADLINE, "no answer from the cluster by the deadline",
+                     SDK_WHY_NO_ANSWER);
+    }
+    if (n == TIMER_BATCH)
+        next = now; /* more may be due: look again at once */
+    if (io->retry_us && io->retry_us < next)
+        next = io->retry_us;
+    if (zhashx_size(io->jobs)) {
+        if (io->next_beat < next)
+            next = io->next_beat;
+        if (!silent && io->last_heard + LIVENESS_US < next)
+            next = io->last_heard + LIVENESS_US + 1;
+        if (!io->was_connected && now <= io->started_us + LIVENESS_US &&
+            io->started_us + LIVENESS_US < next)
+            next = io->started_us + LIVENESS_US + 1; /* never connected: unreachable then */
+    }
+    io->next_timer = next;
+}
+
+/* ---- jobs from other threads --------------------------------------------------------- */
+
+/* Fill in what the I/O thread decides for a new job: its class, its deadline, when it
+ * goes local with no answer. */
+static void admit(sdk_io *io, sdk_job *j, uint64_t now)
+{
+    if (j->kind == P2C2R_KIND_UPSCALE) {
+        sdk_class_upscale(&j->desc, &j->key);
+        if (j->desc.codec == P2C2R_CODEC_JPEG && (!j->desc.width || !j->desc.height) && io->jpeg) {
+            p2c2r_pixel_format fmt;
+            if (p2c2r__jpeg_header(io->jpeg, sdk_buf_data(j->buf), sdk_buf_size(j->buf),
+                                   &j->key.width, &j->key.height, &fmt) != P2C2R_OK)
+                j->key.width = j->key.height = 0;
+        }
+    } else {
+        sdk_class_other(j->kind, j->sleep_ms, sdk_buf_size(j->buf), &j->key);
+    }
+    sdk_estimate est;
+    sdk_learn_estimate(io->cfg.learn, &j->key, &est);
+    if (!j->deadline_ms) {
+        j->deadline_ms = (uint32_t)((est.deadline_us + 999) / 1000);
+        j->learnt_deadline = true;
+    }
+    j->deadline_us = j->submitted_us + (uint64_t)j->deadline_ms * 1000u;
+    j->expire_us = j->deadline_us + (uint64_t)io->cfg.grace_ms * 1000u;
+    if (!io->local || !j->may_run_local)
+        return;
+    /* Go local with no answer at the last moment the fallback still makes the deadline,
+     * but give the cluster at least half the budget. */
+    uint64_t finish = local_finish(io, j, &est, now);
+    uint64_t half = j->submitted_us + (j->deadline_us - j->submitted_us) / 2;
+    uint64_t need = finish - now;
+    j->fallback_late_us = j->deadline_us > need ? j->deadline_us - need : now;
+    if (j->fallback_late_us < half)
+        j->fallback_late_us = half;
+    /* Sooner while the fallback is idle, once the cluster is overdue: no answer by three
+     * times its p99 (at least 2 ms) most likely means a task lost with a peer or the
+     * coordinator. The fallback starts on it; the cluster's answer may still come first. */
+    j->fallback_us = j->fallback_late_us;
+    if (est.samples >= SDK_LEARN_MIN_SAMPLES) {
+        uint64_t overdue = j->submitted_us + (3 * est.p99_us > 2000u ? 3 * est.p99_us : 2000u);
+        if (overdue < j->fallback_us)
+            j->fallback_us = overdue;
+    }
+    /* The cluster's own record says it would be late, and the fallback would not. */
+    if (est.samples >= SDK_LEARN_MIN_SAMPLES && now + est.p90_us > j->deadline_us &&
+        finish <= j->deadline_us)
+        j->why = SDK_WHY_PREDICTED;
+}
+
+/* now is one reading for the whole batch taken from the inbox: the time left sent with
+ * each job then differs between jobs exactly as their deadlines do, so a coordinator that
+ * stamps a batch of arrivals with one reading of its clock keeps their order. */
+static void on_submit(sdk_io *io, sdk_job *j, uint64_t now)
+{
+    if (!zhashx_size(io->jobs)) {
+        /* The first job after an idle spell (no heartbeats then): silence so far says
+         * nothing. While any job lives, even one at the fallback, heartbeats go on, so a
+         * coordinator that stopped answering stays unreachable until it answers again. */
+        io->last_heard = now;
+        io->next_beat = now + HEARTBEAT_US;
+        schedule(io, io->next_beat);
+    }
+    zhashx_insert(io->jobs, &j->id, j);
+    admit(io, j, now);
+    if (!io->dealer) { /* pushed just before the inbox closed on a failure */
+        j->state = SDK_JOB_ENDED;
+        job_end_error(io, j, P2C2R_E_IO, "the client's network thread has failed");
+        return;
+    }
+    if (j->why == SDK_WHY_PREDICTED)
+        go_local(io, j, SDK_WHY_PREDICTED);
+    else
+        dispatch(io, j, now);
+}
+
+/* The fallback handed a job back, run or not. */
+static void on_local_done(sdk_io *io, sdk_job *j)
+{
+    j->at_local = false;
+    io->at_local--;
+    p2c2r_result *r = j->local_result;
+    j->local_result = NULL;
+    if (r && r->status == P2C2R_OK)
+        sdk_learn_add(io->cfg.learn, &j->key, true, j->local_run_us, true);
+    if (j->state == SDK_JOB_LOCAL) {
+        if (r) {
+            r->timings.queue_us = j->local_start_us - j->submitted_us;
+            if (r->status == P2C2R_OK) {
+                free(r->detail);
+                r->detail = strdup(why_text[j->why]);
+            }
+            if (!r->detail) {
+                p2c2r_result_free(&r);
+                r = sdk_result_new(j->id, P2C2R_E_NOMEM, "client out of memory");
+            }
+            job_end(io, j, r);
+        } else {
+            job_end_error(io, j, P2C2R_E_CLOSED, "the client is shutting down");
+        }
+        return;
+    }
+    p2c2r_result_free(&r); /* the cluster's answer came first */
+    uint64_t now = p2c2r__now_us();
+    if (job_done_with(j, now))
+        job_forget(io, j);
+    else
+        schedule(io, j->expire_us);
+}
+
+/* ---- the thread ----------------------------------------------------------------------- */
+
+static void started(sdk_io *io, int rc)
+{
+    pthread_mutex_lock(&io->start_lock);
+    io->start_rc = rc;
+    io->start_done = true;
+    pthread_cond_signal(&io->start_cond);
+    pthread_mutex_unlock(&io->start_lock);
+}
+
+static void job_destructor(void **item)
+{
+    sdk_job *j = *item;
+    sdk_job_free(&j);
+    *item = NULL;
+}
+
+static int set_int(void *sock, int option, int value)
+{
+    return zmq_setsockopt(sock, option, &value, sizeof value);
+}
+
+/* The ZeroMQ context every client of the process shares, made with the first. The SDK's
+ * own rather than CZMQ's process-wide one: a game that also uses CZMQ and shuts it down
+ * (zsys_shutdown() closes every socket it knows) cannot pull the clients' sockets away,
+ * and a socket that cannot be made (no file descriptors left) is an error returned here,
+ * where CZMQ's constructors abort. One context, not one per client: libzmq aborts when a
+ * new context cannot start its threads, and a context's threads are the process's anyway.
+ * It lives as long as the process. */
+static void *shared_ctx;
+static pthread_once_t shared_ctx_once = PTHREAD_ONCE_INIT;
+
+static void shared_ctx_make(void)
+{
+    shared_ctx = zmq_ctx_new();
+}
+
+/* Sockets and tables; P2C2R_OK or why not. */
+static int setup(sdk_io *io)
+{
+    pthread_once(&shared_ctx_once, shared_ctx_make);
+    io->jobs = p2c2r__idmap_new();
+    io->jpeg = p2c2r__jpeg_new();
+    if (!io->jobs || !io->jpeg || !shared_ctx)
+        return P2C2R_E_NOMEM;
+    zhashx_set_destructor(io->jobs, job_destructor);
+    io->dealer = zmq_socket(shared_ctx, ZMQ_DEALER);
+    io->monitor = zmq_socket(shared_ctx, ZMQ_PAIR);
+    if (!io->dealer || !io->monitor)
+        return P2C2R_E_IO;
+    int64_t max = P2C2R_PAYLOAD_MAX_BYTES + P2C2R_ENVELOPE_MAX_BYTES;
+    if (set_int(io->dealer, ZMQ_LINGER, 0) || set_int(io->monitor, ZMQ_LINGER, 0) ||
+        set_int(io->dealer, ZMQ_IMMEDIATE, 1) ||
+        set_int(io->dealer, ZMQ_RECONNECT_IVL, RECONNECT_IVL_MS) ||
+        set_int(io->dealer, ZMQ_RECONNECT_IVL_MAX, RECONNECT_IVL_MAX_MS) ||
+        zmq_setsockopt(io->dealer, ZMQ_MAXMSGSIZE, &max, sizeof max))
+        return P2C2R_E_IO;
+    char name[64];
+    snprintf(name, sizeof name, "inproc://p2c2r-client-%p-monitor", (void *)io);
+    /* Connected means the handshake is done: only then does the DEALER take messages. */
+    if (zmq_socket_monitor(io->dealer, name,
+                           ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED) ||
+        zmq_connect(io->monitor, name) != 0)
+        return P2C2R_E_IO;
+    if (zmq_connect(io->dealer, io->cfg.endpoint) != 0)
+        return errno == EINVAL || errno == EPROTONOSUPPORT ? P2C2R_E_INVAL /* malformed */
+                                                           : P2C2R_E_IO;
+    return P2C2R_OK;
+}
+
+static void teardown(sdk_io *io)
+{
+    if (io->monitor)
+        zmq_close(io->monitor);
+    if (io->dealer)
+        zmq_close(io->dealer);
+    /* Linger 0: messages still queued are dropped, and the frames they point to go back
+     * to the buffer pool (whose destroy waits for that). */
+    io->monitor = io->dealer = NULL;
+    p2c2r__jpeg_destroy(&io->jpeg);
+}
+
+/* Take everything from the inbox; returns false when asked to stop. *fail reports a
+ * (test) request to fail. */
+static bool take_inbox(sdk_io *io, bool *fail)
+{
+    bool stop;
+    sdk_job *j = sdk_inbox_take(io->inbox, &stop, fail);
+    uint64_t now = p2c2r__now_us();
+    while (j) {
+        sdk_job *next = j->next;
+        j->next = NULL;
+        if (j->op == SDK_OP_LOCAL_DONE)
+            on_local_done(io, j);
+        else
+            on_submit(io, j, now);
+        j = next;
+    }
+    return !stop;
+}
+
+/* The network side failed: end every job waiting for the cluster, refuse new ones, close
+ * the sockets. Jobs at the fallback come back and are delivered as usual. */
+static void fail(sdk_io *io, const char *why)
+{
+    sdk_inbox_close(io->inbox, P2C2R_E_IO);
+    char detail[160];
+    snprintf(detail, sizeof detail, "the client's network thread failed: %s", why);
+    size_t n = 0, cap = zhashx_size(io->jobs);
+    sdk_job **list = malloc((cap ? cap : 1) * sizeof *list);
+    for (sdk_job *j = zhashx_first(io->jobs); j && list; j = zhashx_next(io->jobs))
+        list[n++] = j;
+    for (size_t i = 0; i < n; i++) {
+        if (list[i]->state == SDK_JOB_CLUSTER)
+            job_end_error(io, list[i], P2C2R_E_IO, detail);
+        else if (job_done_with(list[i], UINT64_MAX))
+            job_forget(io, list[i]);
+    }
+    free(list);
+    teardown(io);
+}
+
+static bool dealer_readable(sdk_io *io)
+{
+    int events = 0;
+    size_t size = sizeof events;
+    return zmq_getsockopt(io->dealer, ZMQ_EVENTS, &events, &size) == 0 && (events & ZMQ_POLLIN);
+}
+
+static void *io_main(void *arg)
+{
+    sdk_io *io = arg;
+    io->next_timer = UINT64_MAX;
+    io->started_us = p2c2r__now_us();
+    int rc = setup(io);
+    started(io, rc);
+    if (rc != P2C2R_OK)
+        return NULL;
+    for (;;) {
+        uint64_t now = p2c2r__now_us();
+        long timeout = io->next_timer == UINT64_MAX ? -1
+                       : io->next_timer > now       ? (long)((io->next_timer - now + 999) / 1000)
+                                                    : 0;
+        bool failed = false;
+        if (!io->dealer) {
+            /* Failed: only the inbox is left (the fallback's jobs, and stop). */
+            struct pollfd pfd = {sdk_inbox_fd(io->inbox), POLLIN, 0};
+            if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
+                break;
+            if (!take_inbox(io, &failed))
+                break;
+            continue;
+        }
+        zmq_pollitem_t items[3] = {
+            {NULL, sdk_inbox_fd(io->inbox), ZMQ_POLLIN, 0},
+            {dealer_of(io), 0, ZMQ_POLLIN, 0},
+            {io->monitor, 0, ZMQ_POLLIN, 0},
+        };
+        if (zmq_poll(items, 3, timeout) < 0) {
+            if (errno == EINTR)
+                continue;
+            fail(io, zmq_strerror(errno));
+            continue;
+        }
+        if ((items[0].revents & ZMQ_POLLIN) && !take_inbox(io, &failed))
+            break;
+        if (failed) {
+            fail(io, "failure injected");
+            continue;
+        }
+        for (int i = 0; i < 64 && dealer_readable(io); i++)
+            on_answer(io);
+        if (items[2].revents & ZMQ_POLLIN)
+            on_monitor(io);
+        now = p2c2r__now_us();
+        if (now >= io->next_timer)
+            on_timers(io, now);
+    }
+    teardown(io);
+    return NULL;
+}
+
+/* ---- lifecycle ------------------------------------------------------------------------- */
+
+static void local_done(void *arg, sdk_job *job)
+{
+    sdk_io *io = arg;
+    job->op = SDK_OP_LOCAL_DONE;
+    sdk_inbox_push(io->inbox, job);
+}
+
+sdk_io *sdk_io_new(const sdk_io_config *config, int *err)
+{
+    int rc = P2C2R_E_NOMEM;
+    sdk_io *io = calloc(1, sizeof *io);
+    if (!io)
+        goto fail;
+    io->cfg = *config;
+    pthread_mutex_init(&io->start_lock, NULL);
+    pthread_cond_init(&io->start_cond, NULL);
+    io->cfg.endpoint = strdup(config->endpoint);
+    io->inbox = sdk_inbox_new();
+    if (!io->cfg.endpoint || !io->inbox)
+        goto fail;
+    if (config->local_threads) {
+        io->local = sdk_local_new(config->local_threads, local_done, io, &rc);
+        if (!io->local)
+            goto fail;
+    }
+    rc = P2C2R_E_INTERNAL;
+    if (pthread_create(&io->thread, NULL, io_main, io) != 0)
+        goto fail;
+    io->started = true;
+    pthread_mutex_lock(&io->start_lock);
+    while (!io->start_done)
+        pthread_cond_wait(&io->start_cond, &io->start_lock);
+    rc = io->start_rc;
+    pthread_mutex_unlock(&io->start_lock);
+    if (rc != P2C2R_OK)
+        goto fail;
+    return io;
+fail:
+    sdk_io_destroy(&io);
+    if (err)
+        *err = rc;
+    return NULL;
+}
+
+void sdk_io_destroy(sdk_io **iop)
+{
+    if (!iop || !*iop)
+        return;
+    sdk_io *io = *iop;
+    if (io->started) {
+        sdk_inbox_ask_stop(io->inbox);
+        pthread_join(io->thread, NULL);
+    }
+    /* The fallback hands back what it holds into the inbox; those jobs are in the table. */
+    sdk_local_destroy(&io->local);
+    if (io->inbox) {
+        bool stop, failed;
+        sdk_job *j = sdk_inbox_take(io->inbox, &stop, &failed);
+        while (j) {
+            sdk_job *next = j->next;
+            if (j->op == SDK_OP_SUBMIT)
+                sdk_job_free(&j);
+            j = next;
+        }
+    }
+    zhashx_destroy(&io->jobs);
+    teardown(io);
+    sdk_inbox_destroy(&io->inbox);
+    pthread_cond_destroy(&io->start_cond);
+    pthread_mutex_destroy(&io->start_lock);
+    free((char *)io->cfg.endpoint);
+    free(io);
+    *iop = NULL;
+}
+
+int sdk_io_submit(sdk_io *io, sdk_job *job)
+{
+    job->op = SDK_OP_SUBMIT;
+    return sdk_inbox_push(io->inbox, job);
+}
+
+void sdk_io_inject_failure(sdk_io *io)
+{
+    sdk_inbox_ask_fail(io->inbox);
+}
