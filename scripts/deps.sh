@@ -17,6 +17,7 @@ P2C2R_PACKAGES=(
   python3                      # counts test results
   systemd                      # systemd-analyze: the unit test of deploy/systemd
   python3-yaml python3-kubernetes  # the test of deploy/kubernetes: YAML and the API's models
+  clang libclang-rt-14-dev     # the libFuzzer build of tests/fuzz (clang's libFuzzer, ASan)
 )
 
 p2c2r_install_deps() {
