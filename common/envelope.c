@@ -14,6 +14,33 @@ void p2c2r__envelope_init(p2c2r_envelope *env, P2c2r__Wire__MsgType type)
     env->type = type;
 }
 
+/* Whether m or a message inside it holds an unknown field numbered 0. No field can have
+ * that number, and protobuf-c refuses a tag of 0 written in one byte, but takes the same
+ * tag written in more bytes than needed (0x80 0x00) as an unknown field numbered 0: a
+ * message that protobuf-c itself refuses once it is encoded again. */
+static bool has_field_zero(const ProtobufCMessage *m)
+{
+    for (unsigned i = 0; i < m->n_unknown_fields; i++)
+        if (m->unknown_fields[i].tag == 0)
+            return true;
+    for (unsigned i = 0; i < m->descriptor->n_fields; i++) {
+        const ProtobufCFieldDescriptor *f = &m->descriptor->fields[i];
+        if (f->type != PROTOBUF_C_TYPE_MESSAGE)
+            continue;
+        const char *field = (const char *)m + f->offset;
+        size_t n = 1;
+        ProtobufCMessage *const *sub = (ProtobufCMessage *const *)field;
+        if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+            n = *(const size_t *)((const char *)m + f->quantifier_offset);
+            sub = *(ProtobufCMessage *const *const *)field;
+        }
+        for (size_t k = 0; k < n; k++)
+            if (sub[k] && has_field_zero(sub[k]))
+                return true;
+    }
+    return false;
+}
+
 int p2c2r__envelope_decode(const void *data, size_t size, p2c2r_envelope **env)
 {
     *env = NULL;
@@ -26,6 +53,10 @@ int p2c2r__envelope_decode(const void *data, size_t size, p2c2r_envelope **env)
     p2c2r_envelope *e = p2c2r__wire__envelope__unpack(NULL, size, data);
     if (!e)
         return P2C2R_E_PROTOCOL;
+    if (has_field_zero(&e->base)) {
+        p2c2r__wire__envelope__free_unpacked(e, NULL);
+        return P2C2R_E_PROTOCOL;
+    }
     if (e->version != P2C2R_PROTOCOL_VERSION) {
         p2c2r__wire__envelope__free_unpacked(e, NULL);
         return P2C2R_E_VERSION;

@@ -306,6 +306,11 @@ int p2c2r__jpeg_header(p2c2r_jpeg *jpeg, const void *data, size_t size, uint32_t
 int p2c2r__jpeg_decode(p2c2r_jpeg *jpeg, const void *data, size_t size, p2c2r_image *img)
 {
     assert(jpeg && img && !img->buffer);
+    /* A decompressor keeps the Huffman and quantisation tables of the streams it read
+     * before, and uses them for a stream that does not define its own: the picture would
+     * depend on what this handle decoded earlier, for other tasks. A fresh one takes
+     * libjpeg-turbo's standard Huffman tables instead, as jpegrows does. */
+    jpeg_discard(&jpeg->dec);
     uint32_t width, height;
     p2c2r_pixel_format format;
     int rc = p2c2r__jpeg_header(jpeg, data, size, &width, &height, &format);

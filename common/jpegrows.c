@@ -18,7 +18,9 @@
 
 /* As TurboJPEG's TJFLAG_LIMITSCANS. */
 #define JR_MAX_SCANS    500
-#define JR_MAX_MCU_ROWS 16
+/* Rows of one component in an MCU row: v_samp_factor x 8, and libjpeg takes sampling
+ * factors up to MAX_SAMP_FACTOR (4) also in a greyscale stream, where any is legal. */
+#define JR_MAX_MCU_ROWS (MAX_SAMP_FACTOR * DCTSIZE)
 
 void p2c2r__rows_init(p2c2r_rows *rows)
 {

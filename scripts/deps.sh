@@ -3,13 +3,21 @@
 # Sourced by demo.sh and test.sh; safe to run again (installs nothing when all is there).
 set -euo pipefail
 
-P2C2R_PACKAGES=(
+# What building the programs takes (also the build image of deploy/container/).
+P2C2R_BUILD_PACKAGES=(
   build-essential pkg-config meson ninja-build
   libzmq3-dev libczmq-dev libprotobuf-c-dev protobuf-c-compiler
   libzstd-dev libturbojpeg0-dev libxxhash-dev libjpeg62-turbo-dev
+)
+
+P2C2R_PACKAGES=(
+  "${P2C2R_BUILD_PACKAGES[@]}"
   libswscale-dev               # bench only: the upscale kernels are compared with it
   plasma-workspace-wallpapers  # sample frames: real photographs and renders
   python3                      # counts test results
+  systemd                      # systemd-analyze: the unit test of deploy/systemd
+  python3-yaml python3-kubernetes  # the test of deploy/kubernetes: YAML and the API's models
+  clang libclang-rt-14-dev     # the libFuzzer build of tests/fuzz (clang's libFuzzer, ASan)
 )
 
 p2c2r_install_deps() {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: install what is missing, check formatting, build with
 # -Wall -Wextra -Werror, run the unit, integration, gpu and fuzz suites, then run them
-# again under AddressSanitizer + UndefinedBehaviorSanitizer. Ends with one line:
+# again under AddressSanitizer + UndefinedBehaviorSanitizer, then each fuzz target under
+# libFuzzer (clang) for a short while, a crash counting as a failure. Ends with one line:
 #   N passed, N failed, N skipped
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -39,8 +40,11 @@ run_suites build -Dwerror=true
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 run_suites build-sanitize -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false \
   --buildtype=debug
+# The fuzz targets alone, built by clang for libFuzzer; each runs fuzz_seconds (25).
+CC=clang run_suites build-fuzz -Dwerror=true -Dfuzzing=true -Db_sanitize=address,undefined \
+  -Db_lundef=false
 
-python3 - "$failed_steps" build build-sanitize <<'PY'
+python3 - "$failed_steps" build build-sanitize build-fuzz <<'PY'
 import json, sys
 failed_steps = int(sys.argv[1])
 passed = failed = skipped = 0

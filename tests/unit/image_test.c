@@ -10,6 +10,7 @@
  * Hostile input: truncated files, garbage, and a header patched to claim a huge image must
  * all fail cleanly, the last one before any pixel memory is allocated.
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -432,6 +433,43 @@ static void test_encode_args(p2c2r_jpeg *jpeg)
     p2c2r__image_free(&img);
 }
 
+/* A stream that leaves out a table decodes the same whatever the handle decoded before.
+ * libjpeg keeps earlier streams' tables in a decompressor and uses them for a stream that
+ * does not define its own; a peer's handle must not lend one task's tables to the next.
+ * bythewater_420.jpg has libjpeg's standard tables, so without its chroma Huffman tables
+ * (those numbered 1) a fresh decoder, which takes the standard ones, gives its pixels. */
+static void test_no_tables_from_before(p2c2r_jpeg *jpeg)
+{
+    size_t size, other_size, n = 2;
+    uint8_t *full = load("bythewater_420.jpg", &size);
+    uint8_t *other = load("cups_422_progressive.jpg", &other_size);
+    uint8_t *part = malloc(size);
+    if (!full || !other || !part)
+        goto done;
+    memcpy(part, full, 2);
+    for (size_t at = 2, len; at + 4 <= size; at += len) {
+        len = full[at + 1] == 0xda ? size - at : 2 + (size_t)(full[at + 2] << 8 | full[at + 3]);
+        if (full[at + 1] != 0xc4 || (full[at + 4] & 0x0f) != 1) {
+            memcpy(part + n, full + at, len);
+            n += len;
+        }
+    }
+    CHECK(n < size);
+    p2c2r_image want = {0}, before = {0}, got = {0};
+    CHECK_RC(p2c2r__jpeg_decode(jpeg, full, size, &want), P2C2R_OK);
+    CHECK_RC(p2c2r__jpeg_decode(jpeg, other, other_size, &before), P2C2R_OK);
+    CHECK_RC(p2c2r__jpeg_decode(jpeg, part, n, &got), P2C2R_OK);
+    for (uint32_t p = 0; got.buffer && p < want.nplanes; p++)
+        CHECK(testutil_psnr_plane(&want.plane[p], &got.plane[p]) == INFINITY);
+    p2c2r__image_free(&want);
+    p2c2r__image_free(&before);
+    p2c2r__image_free(&got);
+done:
+    free(part);
+    free(other);
+    free(full);
+}
+
 int main(void)
 {
     p2c2r_jpeg *jpeg = p2c2r__jpeg_new();
@@ -447,6 +485,7 @@ int main(void)
     test_huge_header(jpeg);
     test_odd_encode(jpeg);
     test_encode_args(jpeg);
+    test_no_tables_from_before(jpeg);
     p2c2r__jpeg_destroy(&jpeg);
     CHECK(jpeg == NULL);
     p2c2r__jpeg_destroy(&jpeg);
