@@ -26,7 +26,9 @@
 #include "p2c2r.pb-c.h"
 
 #define P2C2R_PROTOCOL_VERSION   1u
-#define P2C2R_ENVELOPE_MAX_BYTES 16384u      /* an encoded Envelope is never larger */
+#define P2C2R_ENVELOPE_MAX_BYTES 16384u /* an encoded Envelope is never larger */
+/* The highest message type this build knows; a decoded envelope's type is never above it. */
+#define P2C2R_MSG_TYPE_LAST      P2C2R__WIRE__MSG_TYPE__CANCEL
 #define P2C2R_BATCH_MAX          64u         /* tasks in one batch, at most */
 #define P2C2R_PAYLOAD_MAX_BYTES  (64u << 20) /* largest payload frame accepted */
 #define P2C2R_KIND_MAX_LEN       32u         /* longest task kind name */

@@ -37,7 +37,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     FUZZ_CHECK(env->version == P2C2R_PROTOCOL_VERSION);
     FUZZ_CHECK(env->type > P2C2R__WIRE__MSG_TYPE__MSG_TYPE_UNSPECIFIED &&
-               env->type <= P2C2R__WIRE__MSG_TYPE__PEER_BYE);
+               env->type <= P2C2R_MSG_TYPE_LAST);
     (void)read_strings(env);
 
     zmq_msg_t once, twice;
