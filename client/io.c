@@ -241,17 +241,46 @@ static void dispatch(sdk_io *io, sdk_job *j, uint64_t now)
         job_fail(io, j, rc, "cannot queue the task towards the coordinator", SDK_WHY_ERROR);
 }
 
+static int by_id(const void *a, const void *b)
+{
+    uint64_t x = (*(sdk_job *const *)a)->id, y = (*(sdk_job *const *)b)->id;
+    return x < y ? -1 : x > y;
+}
+
+/* Which jobs jobs_where() picks. */
+typedef enum job_pick {
+    PICK_ALL,       /* every job in the table */
+    PICK_UNSENT,    /* waiting for the cluster, never sent */
+    PICK_CLUSTER,   /* waiting for the cluster */
+    PICK_LOCALABLE, /* waiting for the cluster, and may run locally */
+} job_pick;
+
+/* The jobs picked, oldest first, in a list the caller frees: ending or handing over a job
+ * may change the table, so callers walk a copy. NULL when out of memory; *n their number. */
+static sdk_job **jobs_where(sdk_io *io, job_pick pick, size_t *n)
+{
+    size_t cap = zhashx_size(io->jobs);
+    sdk_job **list = malloc((cap ? cap : 1) * sizeof *list);
+    *n = 0;
+    for (sdk_job *j = zhashx_first(io->jobs); j && list; j = zhashx_next(io->jobs)) {
+        bool cluster = j->state == SDK_JOB_CLUSTER;
+        if (pick == PICK_ALL || (pick == PICK_CLUSTER && cluster) ||
+            (pick == PICK_UNSENT && cluster && !j->sent) ||
+            (pick == PICK_LOCALABLE && cluster && j->may_run_local))
+            list[(*n)++] = j;
+    }
+    if (list)
+        qsort(list, *n, sizeof *list, by_id);
+    return list;
+}
+
 /* Send every job waiting for the cluster again (all: after a restart or a reconnect; or only
  * those never sent), or end it when too little of its deadline is left. */
 static void resend(sdk_io *io, bool all, const char *why)
 {
     uint64_t now = p2c2r__now_us();
-    /* Ending a job may remove it from the table: walk a copy first. */
-    size_t n = 0, cap = zhashx_size(io->jobs);
-    sdk_job **list = malloc((cap ? cap : 1) * sizeof *list);
-    for (sdk_job *j = zhashx_first(io->jobs); j && list; j = zhashx_next(io->jobs))
-        if (j->state == SDK_JOB_CLUSTER && (all || !j->sent))
-            list[n++] = j;
+    size_t n;
+    sdk_job **list = jobs_where(io, all ? PICK_CLUSTER : PICK_UNSENT, &n);
     if (!list) {
         io->next_timer = now; /* out of memory: the timers will end them */
         return;
@@ -367,12 +396,9 @@ static void on_monitor(sdk_io *io)
         /* Frames in flight in the connection are lost unless it comes back at once; the
          * fallback does not wait to find out. */
         if (io->local) {
-            size_t n = 0, cap = zhashx_size(io->jobs);
-            sdk_job **list = malloc((cap ? cap : 1) * sizeof *list);
-            for (sdk_job *j = zhashx_first(io->jobs); j && list; j = zhashx_next(io->jobs))
-                if (j->state == SDK_JOB_CLUSTER && j->may_run_local)
-                    list[n++] = j;
-            for (size_t i = 0; i < n; i++)
+            size_t n;
+            sdk_job **list = jobs_where(io, PICK_LOCALABLE, &n);
+            for (size_t i = 0; list && i < n; i++)
                 go_local(io, list[i], SDK_WHY_UNREACHABLE);
             free(list);
         }
@@ -598,11 +624,17 @@ static int setup(sdk_io *io)
     if (!io->jobs || !io->jpeg)
         return P2C2R_E_NOMEM;
     zhashx_set_destructor(io->jobs, job_destructor);
-    return sdk_dealer_open(io->cfg.endpoint, io, &io->dealer, &io->monitor);
+    return sdk_dealer_open(io->cfg.endpoint, &io->dealer, &io->monitor);
 }
 
 static void teardown(sdk_io *io)
 {
+    /* The monitor is stopped before either socket closes. libzmq's I/O thread sends each
+     * connection event to the monitor with a blocking send: a DEALER closing with its
+     * monitor still on, whose reader is gone, would leave that thread waiting forever,
+     * and with it every client of the process (the context is shared). */
+    if (io->dealer)
+        zmq_socket_monitor(io->dealer, NULL, 0);
     if (io->monitor)
         zmq_close(io->monitor);
     if (io->dealer)
@@ -645,11 +677,9 @@ static void fail(sdk_io *io, const char *why)
     sdk_inbox_close(io->inbox, P2C2R_E_IO);
     char detail[160];
     snprintf(detail, sizeof detail, "the client's network thread failed: %s", why);
-    size_t n = 0, cap = zhashx_size(io->jobs);
-    sdk_job **list = malloc((cap ? cap : 1) * sizeof *list);
-    for (sdk_job *j = zhashx_first(io->jobs); j && list; j = zhashx_next(io->jobs))
-        list[n++] = j;
-    for (size_t i = 0; i < n; i++) {
+    size_t n;
+    sdk_job **list = jobs_where(io, PICK_ALL, &n);
+    for (size_t i = 0; list && i < n; i++) {
         if (list[i]->state == SDK_JOB_CLUSTER)
             job_end_error(io, list[i], P2C2R_E_IO, detail);
         else if (job_done_with(list[i], UINT64_MAX))

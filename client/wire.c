@@ -9,6 +9,8 @@
 #include "client/wire.h"
 
 #include <errno.h>
+#include <inttypes.h>
+#include <stdatomic.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -166,7 +168,7 @@ static void shared_ctx_make(void)
     shared_ctx = zmq_ctx_new();
 }
 
-int sdk_dealer_open(const char *endpoint, const void *tag, void **dealer, void **monitor)
+int sdk_dealer_open(const char *endpoint, void **dealer, void **monitor)
 {
     pthread_once(&shared_ctx_once, shared_ctx_make);
     if (!shared_ctx)
@@ -182,8 +184,13 @@ int sdk_dealer_open(const char *endpoint, const void *tag, void **dealer, void *
         set_int(*dealer, ZMQ_RECONNECT_IVL_MAX, RECONNECT_IVL_MAX_MS) ||
         zmq_setsockopt(*dealer, ZMQ_MAXMSGSIZE, &max, sizeof max))
         return P2C2R_E_IO;
+    /* A name never used before in this process: a client made where a destroyed one was
+     * (same address) must not find the old monitor's endpoint, which the context may not
+     * have let go of yet; its events would never come. */
+    static atomic_uint_fast64_t serial;
     char name[64];
-    snprintf(name, sizeof name, "inproc://p2c2r-client-%p-monitor", tag);
+    snprintf(name, sizeof name, "inproc://p2c2r-client-monitor-%" PRIu64,
+             (uint64_t)atomic_fetch_add(&serial, 1));
     /* Connected means the handshake is done: only then does the DEALER take messages. */
     if (zmq_socket_monitor(*dealer, name, ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED) ||
         zmq_connect(*monitor, name) != 0)

@@ -21,10 +21,10 @@
 
 /* Open the DEALER to the coordinator at endpoint and a PAIR that receives its connection
  * events (handshake succeeded, disconnected), in the ZeroMQ context every client of the
- * process shares; tag makes the monitor's inproc name unique. P2C2R_OK; P2C2R_E_INVAL for
+ * process shares. P2C2R_OK; P2C2R_E_INVAL for
  * a malformed endpoint; P2C2R_E_NOMEM or P2C2R_E_IO. Sockets made before a failure are
  * in *dealer and *monitor, for the caller to close. */
-int sdk_dealer_open(const char *endpoint, const void *tag, void **dealer, void **monitor);
+int sdk_dealer_open(const char *endpoint, void **dealer, void **monitor);
 
 typedef struct sdk_outbox sdk_outbox;
 

@@ -9,6 +9,12 @@
  * On two cores throughput follows CPU time, so the bench also prints each role's CPU per
  * task (client, broker or coordinator, worker or peer: utime + stime, kernel included).
  *
+ * Then batching: noop tasks submitted 32 to a call with p2c2r_submit_batch(), which the
+ * SDK sends as one SUBMIT message, the coordinator hands to peers as ASSIGN batches and
+ * peers answer as RESULT batches; with 1, 4 and 16 peers and 1 and 4 clients (each a
+ * thread with a client of its own), each keeping BATCH_WINDOW tasks in flight. The
+ * reference is the unbatched zmq_limit figure for 64 B from the same run.
+ *
  * Figures are printed, never asserted: machines are noisy. The bench fails only when a
  * task fails, comes back twice or with the wrong bytes, or something cannot start. It
  * exits 77 (skip) when zmq_limit was not built. Every process it starts dies with it:
@@ -18,6 +24,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -481,6 +488,168 @@ done:
     return rc;
 }
 
+/* ---- batched ---------------------------------------------------------------------- */
+
+#define BATCH         32     /* tasks per p2c2r_submit_batch() */
+#define BATCH_WINDOW  256    /* tasks in flight per client */
+#define BATCH_SIZE    64     /* payload bytes */
+#define BATCH_TASKS   120000 /* tasks measured per configuration, over all clients */
+#define BATCH_WARMUP  (4 * BATCH)
+#define BATCH_MAX_CLI 4
+
+typedef struct batch_config {
+    int peers;   /* peers, each with BATCH_WINDOW slots */
+    int clients; /* client threads */
+} batch_config;
+
+static const batch_config batch_configs[] = {{1, 1}, {4, 1}, {16, 1}, {1, 4}, {4, 4}, {16, 4}};
+#define NBATCH (sizeof batch_configs / sizeof batch_configs[0])
+
+typedef struct batch_figures {
+    double tasks_per_s;    /* all clients together */
+    double coordinator_us; /* coordinator CPU per task */
+    double client_us;      /* the clients' process (SDK and bench threads) CPU per task */
+    double peers_us;       /* all peers' CPU per task */
+    int ok;
+} batch_figures;
+
+typedef struct batch_client {
+    const char *endpoint;       /* the coordinator's clients endpoint */
+    long tasks;                 /* measured tasks of this client */
+    pthread_barrier_t *barrier; /* all warm, then all start */
+    int rc;                     /* 0: every task came back once, right */
+} batch_client;
+
+/* Run n tasks in batches of BATCH, BATCH_WINDOW in flight; each payload carries its task's
+ * index, which must come back once. Returns 0 or -1. */
+static int batch_run(p2c2r_client *client, long n)
+{
+    uint8_t payloads[BATCH][BATCH_SIZE] = {{0}};
+    p2c2r_task tasks[BATCH];
+    uint64_t ids[BATCH], first_id = 0;
+    uint8_t *seen = calloc((size_t)n, 1);
+    if (!seen)
+        return -1;
+    long sent = 0, got = 0, bad = 0;
+    while (got < n && bad == 0) {
+        while (sent < n && sent - got + BATCH <= BATCH_WINDOW) {
+            size_t k = (size_t)(n - sent < BATCH ? n - sent : BATCH);
+            for (size_t i = 0; i < k; i++) {
+                uint64_t index = (uint64_t)sent + i;
+                memcpy(payloads[i], &index, sizeof index);
+                tasks[i] = (p2c2r_task){.kind = P2C2R_TASK_NOOP,
+                                        .deadline_ms = TASK_DEADLINE_MS,
+                                        .data = payloads[i],
+                                        .size = BATCH_SIZE};
+            }
+            int err = p2c2r_submit_batch(client, tasks, k, ids);
+            if (err != P2C2R_OK) {
+                fprintf(stderr, "noop_bench: submit_batch: %s\n", p2c2r_errname(err));
+                bad++;
+                break;
+            }
+            if (sent == 0)
+                first_id = ids[0];
+            if (ids[0] != first_id + (uint64_t)sent || ids[k - 1] != ids[0] + k - 1) {
+                fprintf(stderr, "noop_bench: batch task ids are not consecutive\n");
+                bad++;
+                break;
+            }
+            sent += (long)k;
+        }
+        p2c2r_result *r;
+        if (bad || p2c2r_poll(client, POLL_TIMEOUT_MS, &r) != P2C2R_OK) {
+            if (!bad)
+                fprintf(stderr, "noop_bench: no batched result within %d s\n",
+                        POLL_TIMEOUT_MS / 1000);
+            bad++;
+            break;
+        }
+        uint64_t k = p2c2r_result_task_id(r) - first_id, echoed = UINT64_MAX;
+        size_t size;
+        const void *data = p2c2r_result_data(r, &size);
+        if (size == BATCH_SIZE)
+            memcpy(&echoed, data, sizeof echoed);
+        if (k >= (uint64_t)sent || seen[k] || p2c2r_result_status(r) != P2C2R_OK || echoed != k) {
+            fprintf(stderr, "noop_bench: batched task %llu: %s, echoed %llu\n",
+                    (unsigned long long)k, p2c2r_errname(p2c2r_result_status(r)),
+                    (unsigned long long)echoed);
+            bad++;
+        } else {
+            seen[k] = 1;
+        }
+        got++;
+        p2c2r_result_free(&r);
+    }
+    free(seen);
+    return bad ? -1 : 0;
+}
+
+static void *batch_client_main(void *arg)
+{
+    batch_client *bc = arg;
+    p2c2r_client_config config = {.coordinator = bc->endpoint, .max_in_flight = BATCH_WINDOW};
+    int err = 0;
+    p2c2r_client *client = p2c2r_client_new(&config, &err);
+    bc->rc = client ? batch_run(client, BATCH_WARMUP) : -1;
+    if (!client)
+        fprintf(stderr, "noop_bench: cannot create a client: %s\n", p2c2r_errname(err));
+    pthread_barrier_wait(bc->barrier); /* everyone warm */
+    if (bc->rc == 0)
+        bc->rc = batch_run(client, bc->tasks);
+    p2c2r_client_destroy(&client);
+    return NULL;
+}
+
+/* One configuration: a coordinator, c->peers peers, c->clients client threads. */
+static int run_batched(const batch_config *c, batch_figures *f)
+{
+    cluster cl;
+    char slots[16];
+    snprintf(slots, sizeof slots, "%d", BATCH_WINDOW);
+    const char *const peer_args[] = {"--slots", slots, NULL};
+    int rc = cluster_start_coordinator(&cl, NULL);
+    for (int i = 0; rc == 0 && i < c->peers; i++)
+        rc = cluster_add_peer(&cl, peer_args) < 0 ? -1 : 0;
+    if (rc != 0) {
+        cluster_stop(&cl);
+        return -1;
+    }
+    pthread_barrier_t barrier;
+    pthread_barrier_init(&barrier, NULL, (unsigned)c->clients + 1);
+    batch_client bc[BATCH_MAX_CLI];
+    pthread_t threads[BATCH_MAX_CLI];
+    for (int i = 0; i < c->clients; i++) {
+        bc[i] = (batch_client){
+            .endpoint = cl.client_endpoint, .tasks = BATCH_TASKS / c->clients, .barrier = &barrier};
+        pthread_create(&threads[i], NULL, batch_client_main, &bc[i]);
+    }
+    pthread_barrier_wait(&barrier);
+    uint64_t coordinator0 = testutil_cpu_ticks(cl.coordinator), peers0 = 0;
+    for (int i = 0; i < c->peers; i++)
+        peers0 += testutil_cpu_ticks(cl.peers[i]);
+    double self0 = self_cpu_us();
+    uint64_t t0 = now_us();
+    for (int i = 0; i < c->clients; i++) {
+        pthread_join(threads[i], NULL);
+        rc |= bc[i].rc;
+    }
+    double secs = (double)(now_us() - t0) / 1e6;
+    long total = (long)c->clients * (BATCH_TASKS / c->clients);
+    uint64_t peers1 = 0;
+    for (int i = 0; i < c->peers; i++)
+        peers1 += testutil_cpu_ticks(cl.peers[i]);
+    f->client_us = (self_cpu_us() - self0) / (double)total;
+    f->peers_us = ticks_us(peers1 - peers0) / (double)total;
+    f->coordinator_us = ticks_us(testutil_cpu_ticks(cl.coordinator) - coordinator0) / (double)total;
+    f->tasks_per_s = (double)total / secs;
+    f->ok = rc == 0;
+    pthread_barrier_destroy(&barrier);
+    if (cluster_stop(&cl) != 0)
+        rc = -1;
+    return rc;
+}
+
 /* ---- report ----------------------------------------------------------------------- */
 
 static double ratio(double a, double b)
@@ -516,6 +685,29 @@ static void print_case(const bench_case *c, const figures *zl, const figures *p2
                ratio((double)p2->p99, (double)zl->p99));
 }
 
+/* Batched figures beside the unbatched zmq_limit figure for 64 B (cases[0]). */
+static void print_batched(const figures *zl64, const batch_figures *bf)
+{
+    printf("\nbatched noop: %d B, %d tasks per submit_batch(), %d in flight per client, "
+           "%d tasks per configuration\n",
+           BATCH_SIZE, BATCH, BATCH_WINDOW, BATCH_TASKS);
+    if (zl64->ok)
+        printf("reference zmq_limit unbatched %zu B: tasks_per_s=%.0f\n", cases[0].size,
+               zl64->tasks_per_s);
+    for (size_t i = 0; i < NBATCH; i++) {
+        if (!bf[i].ok)
+            continue;
+        printf("batched peers=%d clients=%d: tasks_per_s=%.0f cpu_us_per_task: clients %.2f + "
+               "coordinator %.2f + peers %.2f",
+               batch_configs[i].peers, batch_configs[i].clients, bf[i].tasks_per_s, bf[i].client_us,
+               bf[i].coordinator_us, bf[i].peers_us);
+        if (zl64->ok)
+            printf(" ratio_to_zmq_limit_unbatched=%.2f",
+                   ratio(bf[i].tasks_per_s, zl64->tasks_per_s));
+        printf("\n");
+    }
+}
+
 int main(void)
 {
     const char *zl_bin = getenv("P2C2R_ZMQ_LIMIT_BIN");
@@ -531,10 +723,14 @@ int main(void)
 
     figures zl[NCASES] = {0}, p2[NCASES] = {0};
     parts pp[NCASES] = {0};
+    batch_figures bf[NBATCH] = {0};
     int zl_rc = run_zmq_limit(zl_bin, zl);
     int p2_rc = run_p2c2r(p2, pp);
+    for (size_t i = 0; i < NBATCH && p2_rc == 0; i++)
+        p2_rc = run_batched(&batch_configs[i], &bf[i]);
     for (size_t i = 0; i < NCASES; i++)
         print_case(&cases[i], &zl[i], &p2[i], &pp[i]);
+    print_batched(&zl[0], bf);
     if (zl_rc != 0 || p2_rc != 0) {
         printf("noop_bench: FAILED (%s)\n", zl_rc != 0 && p2_rc != 0 ? "zmq_limit and p2c2r"
                                             : zl_rc != 0             ? "zmq_limit"
