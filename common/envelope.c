@@ -64,8 +64,7 @@ int p2c2r__envelope_decode(const void *data, size_t size, p2c2r_envelope **env)
     bool batchable = e->type == P2C2R__WIRE__MSG_TYPE__SUBMIT ||
                      e->type == P2C2R__WIRE__MSG_TYPE__ASSIGN ||
                      e->type == P2C2R__WIRE__MSG_TYPE__RESULT;
-    if (e->type <= P2C2R__WIRE__MSG_TYPE__MSG_TYPE_UNSPECIFIED ||
-        e->type > P2C2R_MSG_TYPE_LAST ||
+    if (e->type <= P2C2R__WIRE__MSG_TYPE__MSG_TYPE_UNSPECIFIED || e->type > P2C2R_MSG_TYPE_LAST ||
         (e->n_items && (!batchable || e->n_items > P2C2R_BATCH_MAX))) {
         p2c2r__wire__envelope__free_unpacked(e, NULL);
         return P2C2R_E_PROTOCOL;
@@ -359,8 +358,14 @@ void p2c2r__batch_add(p2c2r_batch *batch, uint64_t task_id, uint64_t deadline_us
     item->task_id = task_id;
     item->deadline_us = deadline_us;
     item->status = status;
-    snprintf(batch->details[i], sizeof batch->details[i], "%s", detail ? detail : "");
-    item->detail = batch->details[i];
+    /* Most items carry no detail: no copy then (this runs once per task). */
+    item->detail = (char *)"";
+    if (detail && detail[0]) {
+        size_t n = strnlen(detail, sizeof batch->details[i] - 1);
+        memcpy(batch->details[i], detail, n);
+        batch->details[i][n] = '\0';
+        item->detail = batch->details[i];
+    }
     if (frame) {
         /* A bare copy: no unknown fields of the sender's travel on. */
         batch->frames[i] = empty_frame;

@@ -26,6 +26,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -724,9 +725,15 @@ int main(void)
     figures zl[NCASES] = {0}, p2[NCASES] = {0};
     parts pp[NCASES] = {0};
     batch_figures bf[NBATCH] = {0};
-    int zl_rc = run_zmq_limit(zl_bin, zl);
-    int p2_rc = run_p2c2r(p2, pp);
-    for (size_t i = 0; i < NBATCH && p2_rc == 0; i++)
+    /* P2C2R_BENCH_BATCHED_ONLY=1: the batched part alone, for working on it (no reference). */
+    bool batched_only = getenv("P2C2R_BENCH_BATCHED_ONLY") != NULL;
+    int zl_rc = batched_only ? 0 : run_zmq_limit(zl_bin, zl);
+    int p2_rc = batched_only ? 0 : run_p2c2r(p2, pp);
+    /* P2C2R_BENCH_BATCH_CONFIGS=N: the first N batched configurations only. */
+    const char *nconf = getenv("P2C2R_BENCH_BATCH_CONFIGS");
+    size_t nbatch =
+        nconf && atoi(nconf) > 0 && (size_t)atoi(nconf) < NBATCH ? (size_t)atoi(nconf) : NBATCH;
+    for (size_t i = 0; i < nbatch && p2_rc == 0; i++)
         p2_rc = run_batched(&batch_configs[i], &bf[i]);
     for (size_t i = 0; i < NCASES; i++)
         print_case(&cases[i], &zl[i], &p2[i], &pp[i]);
