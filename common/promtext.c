@@ -12,12 +12,18 @@
 #include "p2c2r_error.h"
 
 static const double bounds[P2C2R_HIST_NBOUNDS] = {P2C2R_HIST_BOUNDS};
+/* The same in microseconds, so that an observation costs integer compares only. */
+#define US(s) ((uint64_t)((s)*1e6 + 0.5))
+static const uint64_t bounds_us[P2C2R_HIST_NBOUNDS] = {
+    US(0.0005), US(0.001), US(0.002), US(0.004), US(0.008), US(0.0125),
+    US(0.0167), US(0.025), US(0.033), US(0.05),  US(0.075), US(0.1),
+    US(0.25),   US(0.5),   US(1.0),   US(2.5),   US(5.0),   US(10.0),
+};
 
 void p2c2r__hist_observe(p2c2r_hist *h, uint64_t us)
 {
-    double s = (double)us / 1e6;
     int i = 0;
-    while (i < P2C2R_HIST_NBOUNDS && s > bounds[i]) /* le: a value on a bound counts in it */
+    while (i < P2C2R_HIST_NBOUNDS && us > bounds_us[i]) /* le: a value on a bound counts in it */
         i++;
     h->buckets[i]++;
     h->count++;

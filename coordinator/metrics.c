@@ -34,6 +34,7 @@ typedef struct by_kind {
 /* One peer's or client's series. */
 typedef struct series {
     char name[72];       /* label value ("" when the place is free) */
+    uint64_t key;        /* serial of the peer or client last counted here (a fast match) */
     uint64_t last_us;    /* last seen */
     p2c2r_hist hist;     /* peer: peer time; client: end to end */
     uint64_t ok, errors; /* answers or tasks ended, by outcome */
@@ -80,9 +81,24 @@ static by_kind *kind_of(coord_metrics *m, int kind, int mode)
     return &m->kinds[kind][mode];
 }
 
-/* The series named name, taking a free place for it, or "other". */
-static series *series_of(series_table *t, const char *name, uint64_t now)
+/* The series named name, taking a free place for it, or "other". key: the serial of the
+ * peer or client, matched first so that a task's end costs integer compares, not string
+ * ones. */
+static series *series_by_key(series_table *t, uint64_t key, uint64_t now)
 {
+    for (int i = 0; i < COORD_METRICS_MAX_SERIES; i++)
+        if (t->s[i].key == key && t->s[i].name[0]) {
+            t->s[i].last_us = now;
+            return &t->s[i];
+        }
+    return NULL;
+}
+
+static series *series_of(series_table *t, uint64_t key, const char *name, uint64_t now)
+{
+    series *found = series_by_key(t, key, now);
+    if (found)
+        return found;
     series *free_place = NULL;
     for (int i = 0; i < COORD_METRICS_MAX_SERIES; i++) {
         if (!t->s[i].name[0]) {
@@ -90,12 +106,15 @@ static series *series_of(series_table *t, const char *name, uint64_t now)
                 free_place = &t->s[i];
         } else if (strcmp(t->s[i].name, name) == 0) {
             t->s[i].last_us = now;
+            t->s[i].key = key;
             return &t->s[i];
         }
     }
     series *s = free_place ? free_place : &t->s[COORD_METRICS_MAX_SERIES];
-    if (free_place)
+    if (free_place) {
         snprintf(s->name, sizeof s->name, "%s", name);
+        s->key = key;
+    }
     s->last_us = now;
     return s;
 }
@@ -120,9 +139,13 @@ void coord_metrics_task_end(coord_metrics *m, int kind, int mode, const coord_cl
     k->cache_hits += cache_hit;
     p2c2r__hist_observe(&k->queue, queue_us);
     p2c2r__hist_observe(&k->e2e, e2e_us);
-    char name[72];
-    client_name(client, name);
-    series *s = series_of(&m->clients, name, p2c2r__now_us());
+    uint64_t now = p2c2r__now_us(), key = client ? client->serial : 0;
+    series *s = series_by_key(&m->clients, key, now);
+    if (!s) { /* the name is written only for a client not seen lately */
+        char name[72];
+        client_name(client, name);
+        s = series_of(&m->clients, key, name, now);
+    }
     p2c2r__hist_observe(&s->hist, e2e_us);
     if (status == P2C2R_OK)
         s->ok++;
@@ -139,7 +162,7 @@ void coord_metrics_answer(coord_metrics *m, const coord_peer *peer, int kind, in
     int rt = peer->runtime > 0 && peer->runtime < RUNTIMES ? peer->runtime : 0;
     p2c2r__hist_observe(&k->peer[rt], peer_us);
     k->answers[rt][status_index(status)]++;
-    series *s = series_of(&m->peers, peer->name, p2c2r__now_us());
+    series *s = series_of(&m->peers, peer->serial, peer->name, p2c2r__now_us());
     p2c2r__hist_observe(&s->hist, peer_us);
     if (status == P2C2R_OK)
         s->ok++;
@@ -168,7 +191,7 @@ static void gather_peers(coord_metrics *m, coord_peers *peers, uint64_t now)
         s->rtt_s = 0;
     }
     for (coord_peer *p = coord_peers_first(peers); p; p = coord_peers_next(peers)) {
-        series *s = series_of(&m->peers, p->name, now);
+        series *s = series_of(&m->peers, p->serial, p->name, now);
         s->slots += p->slots;
         s->busy += p->inflight + p->nzombies + p->foreign;
         s->peers++;

@@ -9,6 +9,10 @@
  * On two cores throughput follows CPU time, so the bench also prints each role's CPU per
  * task (client, broker or coordinator, worker or peer: utime + stime, kernel included).
  *
+ * The cluster runs twice, without and then with --metrics on the coordinator and the peer
+ * (pages rendered every 100 ms, nothing scraping them), and the ratio of the two is the
+ * cost of the metrics.
+ *
  * Figures are printed, never asserted: machines are noisy. The bench fails only when a
  * task fails, comes back twice or with the wrong bytes, or something cannot start. It
  * exits 77 (skip) when zmq_limit was not built. Every process it starts dies with it:
@@ -19,6 +23,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -448,14 +453,18 @@ done:
     return rc;
 }
 
-/* Every case through a coordinator and one peer with a slot per task in flight. */
-static int run_p2c2r(figures *out, parts *out_parts)
+/* Every case through a coordinator and one peer with a slot per task in flight, both
+ * serving metrics when metrics is set. */
+static int run_p2c2r(figures *out, parts *out_parts, bool metrics)
 {
     cluster cl;
-    char slots[16];
+    char slots[16], address[64];
     snprintf(slots, sizeof slots, "%d", WINDOW);
-    const char *const peer_args[] = {"--slots", slots, NULL};
-    if (cluster_start_coordinator(&cl, NULL) != 0 || cluster_add_peer(&cl, peer_args) < 0) {
+    snprintf(address, sizeof address, "%s:0", cluster_host());
+    const char *const peer_args[] = {"--slots", slots, metrics ? "--metrics" : NULL, address, NULL};
+    const char *const coord_args[] = {"--metrics", address, NULL};
+    if (cluster_start_coordinator(&cl, metrics ? coord_args : NULL) != 0 ||
+        cluster_add_peer(&cl, peer_args) < 0) {
         cluster_stop(&cl);
         return -1;
     }
@@ -529,12 +538,22 @@ int main(void)
     install_handlers();
     setvbuf(stdout, NULL, _IOLBF, 0);
 
-    figures zl[NCASES] = {0}, p2[NCASES] = {0};
-    parts pp[NCASES] = {0};
+    figures zl[NCASES] = {0}, p2[NCASES] = {0}, p2m[NCASES] = {0};
+    parts pp[NCASES] = {0}, ppm[NCASES] = {0};
     int zl_rc = run_zmq_limit(zl_bin, zl);
-    int p2_rc = run_p2c2r(p2, pp);
-    for (size_t i = 0; i < NCASES; i++)
+    int p2_rc = run_p2c2r(p2, pp, false);
+    if (p2_rc == 0)
+        p2_rc = run_p2c2r(p2m, ppm, true);
+    for (size_t i = 0; i < NCASES; i++) {
         print_case(&cases[i], &zl[i], &p2[i], &pp[i]);
+        if (p2m[i].ok)
+            printf("p2c2r --metrics: tasks_per_s=%.0f p50_us=%lu p99_us=%lu; ratio with/without "
+                   "metrics: throughput=%.3f p50=%.3f p99=%.3f\n",
+                   p2m[i].tasks_per_s, p2m[i].p50, p2m[i].p99,
+                   ratio(p2m[i].tasks_per_s, p2[i].tasks_per_s),
+                   ratio((double)p2m[i].p50, (double)p2[i].p50),
+                   ratio((double)p2m[i].p99, (double)p2[i].p99));
+    }
     if (zl_rc != 0 || p2_rc != 0) {
         printf("noop_bench: FAILED (%s)\n", zl_rc != 0 && p2_rc != 0 ? "zmq_limit and p2c2r"
                                             : zl_rc != 0             ? "zmq_limit"
