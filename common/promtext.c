@@ -108,6 +108,15 @@ void p2c2r__text_printf(p2c2r_text *t, const char *fmt, ...)
     t->len += (size_t)n;
 }
 
+void p2c2r__text_append(p2c2r_text *t, const char *data, size_t len)
+{
+    if (!reserve(t, len))
+        return;
+    memcpy(t->data + t->len, data, len);
+    t->len += len;
+    t->data[t->len] = '\0';
+}
+
 void p2c2r__text_quoted(p2c2r_text *t, const char *s, bool json)
 {
     for (; *s; s++) {

@@ -52,6 +52,8 @@ typedef struct p2c2r_text {
 void p2c2r__text_reset(p2c2r_text *t);
 void p2c2r__text_fini(p2c2r_text *t);
 void p2c2r__text_printf(p2c2r_text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Append len bytes of data. */
+void p2c2r__text_append(p2c2r_text *t, const char *data, size_t len);
 /* Append s as the inside of a double-quoted string: as a Prometheus label value when json
  * is false (\\, \", \n escaped), as a JSON string otherwise (control characters too). */
 void p2c2r__text_quoted(p2c2r_text *t, const char *s, bool json);

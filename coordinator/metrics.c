@@ -488,7 +488,7 @@ static int page(void *arg, const char *path, p2c2r_text *out, const char **conte
         return 404;
     }
     pthread_mutex_lock(&m->lock);
-    p2c2r__text_printf(out, "%s", m->shown[i].data ? m->shown[i].data : "");
+    p2c2r__text_append(out, m->shown[i].data ? m->shown[i].data : "", m->shown[i].len);
     pthread_mutex_unlock(&m->lock);
     return 200;
 }
