@@ -31,6 +31,7 @@ typedef struct coordinator_config {
     double score_weights[4];     /* history, load, rtt, affinity (select.h) */
     uint32_t cache_mb;           /* bound of the result cache (0: none) */
     bool cache_shared;           /* one result cache for all clients (cache.h) */
+    const char *metrics_address; /* HOST:PORT for /metrics and /status (NULL: none) */
 } coordinator_config;
 
 typedef struct coordinator coordinator;
@@ -43,6 +44,8 @@ void coordinator_destroy(coordinator **coord);
 /* The endpoints actually bound (a "*" port resolved). */
 const char *coordinator_client_endpoint(const coordinator *coord);
 const char *coordinator_peer_endpoint(const coordinator *coord);
+/* Where /metrics and /status are served ("HOST:PORT"), or NULL. */
+const char *coordinator_metrics_address(const coordinator *coord);
 /* This process's instance number. */
 uint64_t coordinator_instance(const coordinator *coord);
 

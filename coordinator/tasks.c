@@ -15,6 +15,7 @@
 #include "common/log.h"
 #include "common/task.h"
 #include "common/upscale/upscale.h"
+#include "coordinator/metrics.h"
 #include "coordinator/task.h"
 
 /* An answer waits for an absent client until its deadline plus this: the SDK gives up on
@@ -163,6 +164,8 @@ void coord_task_end(coord_tasks *tasks, coord_task *task, int status, const char
     zmq_msg_init(&task->payload);
     task->payload_size = 0;
     task->state = TASK_DONE;
+    coord_metrics_task_end(tasks->config.metrics, task->kind, task->mode, task->client, status,
+                           a->timing.queue_us, now - task->submitted_us, a->timing.cache_hit);
     if (status == P2C2R_OK) {
         tasks->stats.ended_ok++;
     } else {
@@ -491,6 +494,14 @@ void coord_tasks_drain(coord_tasks *tasks, int status, const char *detail)
 void coord_tasks_stats_get(const coord_tasks *tasks, coord_tasks_stats *stats)
 {
     *stats = tasks->stats;
+}
+
+void coord_tasks_gauges(const coord_tasks *tasks, uint64_t *queued, uint64_t *running,
+                        coord_cache_stats *cache)
+{
+    *queued = coord_queue_size(tasks->queue);
+    *running = zhashx_size(tasks->running);
+    coord_cache_stats_get(tasks->cache, cache);
 }
 
 coord_tasks *coord_tasks_new(const coord_tasks_config *config, coord_clients *clients,

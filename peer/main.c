@@ -29,6 +29,8 @@ static void usage(FILE *out)
         "  --heartbeat-ms MS       heartbeat period (default 250)\n"
         "  --kinds LIST            task kinds to run, comma-separated: upscale, noop, sleep\n"
         "                          (default: all)\n"
+        "  --metrics HOST:PORT     serve Prometheus metrics on http://HOST:PORT/metrics\n"
+        "                          (default: off; a PORT of 0 picks one)\n"
         "  --log-level LEVEL       error, warn, info or debug (default info)\n"
         "  -h, --help              show this help\n\n"
         "Runs on the CPU, with the kinds: upscale (modes fast, bicubic, lanczos, quality;\n"
@@ -63,6 +65,7 @@ int main(int argc, char **argv)
         {"name", required_argument, NULL, 'n'},
         {"heartbeat-ms", required_argument, NULL, 'b'},
         {"kinds", required_argument, NULL, 'k'},
+        {"metrics", required_argument, NULL, 'X'},
         {"log-level", required_argument, NULL, 'l'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -93,6 +96,9 @@ int main(int argc, char **argv)
                                   &config.heartbeat_ms))
                 return 2;
             break;
+        case 'X':
+            config.metrics_address = optarg;
+            break;
         case 'l':
             if (p2c2r__cliopt_log_level(PROGRAM, optarg, &level))
                 return 2;
@@ -119,9 +125,10 @@ int main(int argc, char **argv)
         log_error("cannot start: %s", p2c2r_strerror(err));
         return 1;
     }
-    printf("p2c2r-peer ready name=%s slots=%u threads=%u simd=%s coordinator=%s\n", config.name,
+    const char *metrics = peer_metrics_served(p);
+    printf("p2c2r-peer ready name=%s slots=%u threads=%u simd=%s coordinator=%s%s%s\n", config.name,
            config.slots, config.threads, p2c2r__upscale_simd_name(p2c2r__upscale_simd()),
-           config.coordinator);
+           config.coordinator, metrics ? " metrics=" : "", metrics ? metrics : "");
     fflush(stdout);
     int rc = peer_run(p);
     peer_destroy(&p);

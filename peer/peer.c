@@ -17,6 +17,7 @@
 #include "common/task.h"
 #include "peer/caps.h"
 #include "peer/kind.h"
+#include "peer/metrics.h"
 #include "peer/resources.h"
 #include "peer/worker.h"
 
@@ -267,6 +268,7 @@ static void assign_one(peer *p, p2c2r_envelope **envp, bool is_view, zmq_msg_t *
             zmq_msg_move(&job.payload, payload);
         peer_answer answer;
         peer_worker_answer(NULL, true, &job, &answer);
+        peer_metrics_task(p->res.metrics, &job, &answer);
         zmq_msg_close(&job.payload);
         p->done++;
         if (batch) {
@@ -323,6 +325,7 @@ static void assign_one(peer *p, p2c2r_envelope **envp, bool is_view, zmq_msg_t *
     p->slots[idle].instance = instance;
     p->slots[idle].task_id = task_id;
     p->nbusy++;
+    peer_metrics_busy(p->res.metrics, p->nbusy);
 }
 
 static void on_assign(peer *p, p2c2r_envelope_msg *msg)
@@ -432,6 +435,7 @@ static void on_worker(peer *p, uint32_t w)
     zmq_msg_close(&part);
     p->slots[w].busy = false;
     p->nbusy--;
+    peer_metrics_busy(p->res.metrics, p->nbusy);
     p->done++;
 }
 
@@ -478,6 +482,11 @@ int peer_run(peer *p)
     return P2C2R_OK;
 }
 
+const char *peer_metrics_served(const peer *p)
+{
+    return p->res.metrics ? peer_metrics_address(p->res.metrics) : NULL;
+}
+
 peer *peer_new(const peer_config *config, int *err)
 {
     int rc = P2C2R_E_NOMEM;
@@ -503,6 +512,12 @@ peer *peer_new(const peer_config *config, int *err)
     if (rc != P2C2R_OK) {
         log_error("--kinds: this peer has no task kind '%s'", bad);
         goto fail;
+    }
+    if (config->metrics_address) {
+        p->res.metrics =
+            peer_metrics_new(config->metrics_address, config->name, config->slots, &rc);
+        if (!p->res.metrics)
+            goto fail;
     }
     rc = P2C2R_E_NOMEM;
     for (uint32_t w = 0; w < config->slots; w++) {
@@ -538,6 +553,7 @@ void peer_destroy(peer **pp)
     for (uint32_t w = 0; p->workers && w < p->config.slots; w++)
         zactor_destroy(&p->workers[w]);
     zsock_destroy(&p->dealer);
+    peer_metrics_destroy(&p->res.metrics);
     peer_resources_fini(&p->res);
     free(p->workers);
     free(p->slots);

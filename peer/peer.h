@@ -13,12 +13,13 @@
 #include <stdint.h>
 
 typedef struct peer_config {
-    const char *coordinator; /* coordinator's peers endpoint */
-    const char *name;        /* name shown in the coordinator's logs */
-    uint32_t slots;          /* worker threads = tasks at once */
-    uint32_t threads;        /* threads one task's work is shared between (1..256) */
-    uint32_t heartbeat_ms;   /* heartbeat period */
-    const char *kinds;       /* task kinds to run, comma-separated (NULL: all it has) */
+    const char *coordinator;     /* coordinator's peers endpoint */
+    const char *name;            /* name shown in the coordinator's logs */
+    uint32_t slots;              /* worker threads = tasks at once */
+    uint32_t threads;            /* threads one task's work is shared between (1..256) */
+    uint32_t heartbeat_ms;       /* heartbeat period */
+    const char *kinds;           /* task kinds to run, comma-separated (NULL: all it has) */
+    const char *metrics_address; /* HOST:PORT for /metrics (NULL: none) */
 } peer_config;
 
 typedef struct peer peer;
@@ -28,6 +29,8 @@ typedef struct peer peer;
 peer *peer_new(const peer_config *config, int *err);
 /* Says goodbye to the coordinator if connected, stops the workers. Accepts NULL. */
 void peer_destroy(peer **p);
+/* Where /metrics is served ("HOST:PORT"), or NULL. */
+const char *peer_metrics_served(const peer *p);
 /* Serve until SIGINT/SIGTERM. Returns P2C2R_OK or P2C2R_E_IO. */
 int peer_run(peer *p);
 

@@ -7,6 +7,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "peer/kind.h"
+#include "peer/metrics.h"
 
 void peer_worker_job_free(peer_job **job)
 {
@@ -133,6 +134,7 @@ static void worker_actor(zsock_t *pipe_sock, void *args)
         zmq_msg_close(&msg);
         peer_answer answer;
         peer_worker_answer(states[job->kind], ready[job->kind], job, &answer);
+        peer_metrics_task(res->metrics, job, &answer);
         int rc = peer_answer_send(pipe, 0, &answer);
         if (rc != P2C2R_OK)
             log_error("worker cannot answer task %" PRIu64 ": %s", job->env->task_id,

@@ -9,6 +9,10 @@
  * On two cores throughput follows CPU time, so the bench also prints each role's CPU per
  * task (client, broker or coordinator, worker or peer: utime + stime, kernel included).
  *
+ * The cluster runs twice, without and then with --metrics on the coordinator and the peer
+ * (pages rendered every 100 ms, nothing scraping them), and the ratio of the two is the
+ * cost of the metrics.
+ *
  * Then batching: noop tasks submitted 32 to a call with p2c2r_submit_batch(), which the
  * SDK sends as one SUBMIT message, the coordinator hands to peers as ASSIGN batches and
  * peers answer as RESULT batches; with 1, 4 and 16 peers and 1 and 4 clients (each a
@@ -456,14 +460,18 @@ done:
     return rc;
 }
 
-/* Every case through a coordinator and one peer with a slot per task in flight. */
-static int run_p2c2r(figures *out, parts *out_parts)
+/* Every case through a coordinator and one peer with a slot per task in flight, both
+ * serving metrics when metrics is set. */
+static int run_p2c2r(figures *out, parts *out_parts, bool metrics)
 {
     cluster cl;
-    char slots[16];
+    char slots[16], address[64];
     snprintf(slots, sizeof slots, "%d", WINDOW);
-    const char *const peer_args[] = {"--slots", slots, NULL};
-    if (cluster_start_coordinator(&cl, NULL) != 0 || cluster_add_peer(&cl, peer_args) < 0) {
+    snprintf(address, sizeof address, "%s:0", cluster_host());
+    const char *const peer_args[] = {"--slots", slots, metrics ? "--metrics" : NULL, address, NULL};
+    const char *const coord_args[] = {"--metrics", address, NULL};
+    if (cluster_start_coordinator(&cl, metrics ? coord_args : NULL) != 0 ||
+        cluster_add_peer(&cl, peer_args) < 0) {
         cluster_stop(&cl);
         return -1;
     }
@@ -722,21 +730,31 @@ int main(void)
     install_handlers();
     setvbuf(stdout, NULL, _IOLBF, 0);
 
-    figures zl[NCASES] = {0}, p2[NCASES] = {0};
-    parts pp[NCASES] = {0};
+    figures zl[NCASES] = {0}, p2[NCASES] = {0}, p2m[NCASES] = {0};
+    parts pp[NCASES] = {0}, ppm[NCASES] = {0};
     batch_figures bf[NBATCH] = {0};
     /* P2C2R_BENCH_BATCHED_ONLY=1: the batched part alone, for working on it (no reference). */
     bool batched_only = getenv("P2C2R_BENCH_BATCHED_ONLY") != NULL;
     int zl_rc = batched_only ? 0 : run_zmq_limit(zl_bin, zl);
-    int p2_rc = batched_only ? 0 : run_p2c2r(p2, pp);
+    int p2_rc = batched_only ? 0 : run_p2c2r(p2, pp, false);
+    if (p2_rc == 0 && !batched_only)
+        p2_rc = run_p2c2r(p2m, ppm, true);
     /* P2C2R_BENCH_BATCH_CONFIGS=N: the first N batched configurations only. */
     const char *nconf = getenv("P2C2R_BENCH_BATCH_CONFIGS");
     size_t nbatch =
         nconf && atoi(nconf) > 0 && (size_t)atoi(nconf) < NBATCH ? (size_t)atoi(nconf) : NBATCH;
     for (size_t i = 0; i < nbatch && p2_rc == 0; i++)
         p2_rc = run_batched(&batch_configs[i], &bf[i]);
-    for (size_t i = 0; i < NCASES; i++)
+    for (size_t i = 0; i < NCASES; i++) {
         print_case(&cases[i], &zl[i], &p2[i], &pp[i]);
+        if (p2m[i].ok)
+            printf("p2c2r --metrics: tasks_per_s=%.0f p50_us=%lu p99_us=%lu; ratio with/without "
+                   "metrics: throughput=%.3f p50=%.3f p99=%.3f\n",
+                   p2m[i].tasks_per_s, p2m[i].p50, p2m[i].p99,
+                   ratio(p2m[i].tasks_per_s, p2[i].tasks_per_s),
+                   ratio((double)p2m[i].p50, (double)p2[i].p50),
+                   ratio((double)p2m[i].p99, (double)p2[i].p99));
+    }
     print_batched(&zl[0], bf);
     if (zl_rc != 0 || p2_rc != 0) {
         printf("noop_bench: FAILED (%s)\n", zl_rc != 0 && p2_rc != 0 ? "zmq_limit and p2c2r"

@@ -153,6 +153,15 @@ static pid_t spawn(const char *bin, const char *const *args, const char *ready, 
 
 static int stop_one(pid_t *pid, int sig);
 
+/* The metrics=HOST:PORT of a ready line, or "". */
+static void metrics_of(const char *line, char address[64])
+{
+    const char *m = strstr(line, " metrics=");
+    address[0] = '\0';
+    if (m)
+        sscanf(m, " metrics=%63s", address);
+}
+
 /* Start the coordinator binding clients and peers with extra flags. */
 static int start_coordinator(cluster *c, const char *clients, const char *peers,
                              const char *const *extra_args)
@@ -185,6 +194,7 @@ static int start_coordinator(cluster *c, const char *clients, const char *peers,
         cluster_stop(c);
         return -1;
     }
+    metrics_of(line, c->metrics_address);
     return 0;
 }
 
@@ -252,6 +262,7 @@ static int start_peer(cluster *c, int i, const char *bin, const char *ready,
     if (pid < 0)
         return -1;
     c->peers[i] = pid;
+    metrics_of(line, c->peer_metrics[i]);
     return 0;
 }
 

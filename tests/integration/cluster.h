@@ -24,9 +24,11 @@ typedef struct cluster {
     int npeers;                     /* peers started so far */
     char client_endpoint[256];      /* where clients connect */
     char peer_endpoint[256];        /* where peers connect */
-    const char *coordinator_log;    /* when set before starting it: the coordinator's stderr
-                                       is appended to this file, at log level info */
-    const char *peer_log;           /* the same for peers started while it is set */
+    char metrics_address[64];       /* the coordinator's --metrics HOST:PORT ("" if none) */
+    char peer_metrics[CLUSTER_MAX_PEERS][64]; /* each peer's --metrics HOST:PORT ("" if none) */
+    const char *coordinator_log; /* when set before starting it: the coordinator's stderr
+                                    is appended to this file, at log level info */
+    const char *peer_log;        /* the same for peers started while it is set */
 } cluster;
 
 /* This process's loopback address, "127.x.y.z", and the same in host byte order. */
