@@ -36,7 +36,6 @@
 #include "coordinator/cache.h"
 #include "common/envelope.h"
 #include "common/random.h"
-#include "common/task.h"
 #include "p2c2r_error.h"
 #include "testutil.h"
 #include "testwire.h"
@@ -93,26 +92,9 @@ typedef struct wire_client {
     uint64_t next;   /* last task id sent */
 } wire_client;
 
-/* SUBMIT an upscale at scale 1 of a side x side GRAY8 raw frame, raw out, due in an hour. */
 static int submit(wire_client *c, const uint8_t *pixels, uint32_t side)
 {
-    P2c2r__Wire__Frame in = P2C2R__WIRE__FRAME__INIT;
-    in.codec = P2C2R__WIRE__CODEC__CODEC_RAW;
-    in.pixel_format = P2C2R__WIRE__PIXEL_FORMAT__GRAY8;
-    in.width = in.height = side;
-    P2c2r__Wire__UpscaleParams up = P2C2R__WIRE__UPSCALE_PARAMS__INIT;
-    up.scale = 1;
-    up.mode = P2C2R__WIRE__UPSCALE_MODE__FAST;
-    up.output_codec = P2C2R__WIRE__CODEC__CODEC_RAW;
-    p2c2r_envelope env;
-    p2c2r__envelope_init(&env, P2C2R__WIRE__MSG_TYPE__SUBMIT);
-    env.sender = c->sender;
-    env.task_id = ++c->next;
-    env.kind = "upscale";
-    env.deadline_us = P2C2R_DEADLINE_MAX_US;
-    env.frame = &in;
-    env.upscale = &up;
-    return testwire_send(c->sock, &env, pixels, (size_t)side * side);
+    return testwire_submit_gray(c->sock, c->sender, ++c->next, pixels, side);
 }
 
 /* What came back for one task. */

@@ -149,133 +149,120 @@ static const p2c2r_upscale_desc base = {
     .deadline_ms = 60000,
 };
 
-/* Per-client scope, hits, NO_CACHE, and the client's own count of hits. */
-static void per_client(const uint8_t *jpeg[2], const size_t size[2])
+static uint8_t *jpeg[2]; /* two real pictures */
+static size_t size[2];
+
+/* Per-client scope, hits, NO_CACHE, and the clients' own count of hits. */
+static void per_client(p2c2r_client *a, p2c2r_client *b, seen *s)
 {
-    cluster cl;
-    const char *const args[] = {"--cache-mb", "64", NULL};
-    if (start(&cl, args))
-        return;
-    seen s = {0};
-    p2c2r_client *a = client_new(&cl), *b = client_new(&cl);
-    if (a && b) {
-        frame first = {0};
-        CHECK(upscale(a, &base, jpeg[0], size[0], &first) == 0);
-        s.misses++;
-        CHECK(run(&s, a, &base, jpeg[0], size[0], &first) == 1);
-        CHECK(run(&s, a, &base, jpeg[0], size[0], &first) == 1);
-        /* Another parameter, another result. */
-        p2c2r_upscale_desc lanczos = base;
-        lanczos.mode = P2C2R_MODE_LANCZOS;
-        CHECK(run(&s, a, &lanczos, jpeg[0], size[0], NULL) == 0);
-        /* Opted out: a peer runs it every time, and it leaves nothing behind. */
-        p2c2r_upscale_desc no_cache = base;
-        no_cache.flags = P2C2R_TASK_NO_CACHE;
-        run(&s, a, &no_cache, jpeg[0], size[0], &first);
-        run(&s, a, &no_cache, jpeg[1], size[1], NULL);
-        run(&s, a, &no_cache, jpeg[1], size[1], NULL);
-        CHECK(run(&s, a, &base, jpeg[1], size[1], NULL) == 0);
-        /* Another client: its own scope. */
-        CHECK(run(&s, b, &base, jpeg[0], size[0], &first) == 0);
-        CHECK(run(&s, b, &base, jpeg[0], size[0], &first) == 1);
-        p2c2r_client_stats st;
-        p2c2r_client_get_stats(a, &st);
-        CHECK(st.cache_hits == 2);
-        p2c2r_client_get_stats(b, &st);
-        CHECK(st.cache_hits == 1);
-        free(first.data);
-    }
-    p2c2r_client_destroy(&a);
-    p2c2r_client_destroy(&b);
-    stop_and_check(&cl, &s, 0, "per client");
+    frame first = {0};
+    CHECK(upscale(a, &base, jpeg[0], size[0], &first) == 0);
+    s->misses++;
+    CHECK(run(s, a, &base, jpeg[0], size[0], &first) == 1);
+    CHECK(run(s, a, &base, jpeg[0], size[0], &first) == 1);
+    /* Another parameter, another result. */
+    p2c2r_upscale_desc lanczos = base;
+    lanczos.mode = P2C2R_MODE_LANCZOS;
+    CHECK(run(s, a, &lanczos, jpeg[0], size[0], NULL) == 0);
+    /* Opted out: a peer runs it every time, and it leaves nothing behind. */
+    p2c2r_upscale_desc no_cache = base;
+    no_cache.flags = P2C2R_TASK_NO_CACHE;
+    run(s, a, &no_cache, jpeg[0], size[0], &first);
+    run(s, a, &no_cache, jpeg[1], size[1], NULL);
+    run(s, a, &no_cache, jpeg[1], size[1], NULL);
+    CHECK(run(s, a, &base, jpeg[1], size[1], NULL) == 0);
+    /* Another client: its own scope. */
+    CHECK(run(s, b, &base, jpeg[0], size[0], &first) == 0);
+    CHECK(run(s, b, &base, jpeg[0], size[0], &first) == 1);
+    p2c2r_client_stats st;
+    p2c2r_client_get_stats(a, &st);
+    CHECK(st.cache_hits == 2);
+    p2c2r_client_get_stats(b, &st);
+    CHECK(st.cache_hits == 1);
+    free(first.data);
 }
 
 /* --cache-shared: one client's result answers another's task. */
-static void shared(const uint8_t *jpeg, size_t size)
+static void shared(p2c2r_client *a, p2c2r_client *b, seen *s)
 {
-    cluster cl;
-    const char *const args[] = {"--cache-mb", "64", "--cache-shared", NULL};
-    if (start(&cl, args))
-        return;
-    seen s = {0};
-    p2c2r_client *a = client_new(&cl), *b = client_new(&cl);
-    if (a && b) {
-        frame first = {0};
-        CHECK(upscale(a, &base, jpeg, size, &first) == 0);
-        s.misses++;
-        CHECK(run(&s, b, &base, jpeg, size, &first) == 1);
-        CHECK(run(&s, a, &base, jpeg, size, &first) == 1);
-        free(first.data);
-    }
-    p2c2r_client_destroy(&a);
-    p2c2r_client_destroy(&b);
-    stop_and_check(&cl, &s, 0, "shared");
+    frame first = {0};
+    CHECK(upscale(a, &base, jpeg[1], size[1], &first) == 0);
+    s->misses++;
+    CHECK(run(s, b, &base, jpeg[1], size[1], &first) == 1);
+    CHECK(run(s, a, &base, jpeg[1], size[1], &first) == 1);
+    free(first.data);
 }
 
 /* --cache-mb 0: nothing is kept. */
-static void off(const uint8_t *jpeg, size_t size)
+static void off(p2c2r_client *a, p2c2r_client *b, seen *s)
 {
-    cluster cl;
-    const char *const args[] = {"--cache-mb", "0", NULL};
-    if (start(&cl, args))
-        return;
-    seen s = {0};
-    p2c2r_client *a = client_new(&cl);
-    for (int i = 0; a && i < 3; i++)
-        CHECK(run(&s, a, &base, jpeg, size, NULL) == 0);
-    p2c2r_client_destroy(&a);
-    stop_and_check(&cl, &s, -1, "off");
+    for (int i = 0; i < 3; i++)
+        CHECK(run(s, i == 1 ? b : a, &base, jpeg[0], size[0], NULL) == 0);
 }
 
 /* --cache-mb 1 and raw outputs of about 370 KiB, one per mode: two fit, three do not. */
-static void eviction(const uint8_t *jpeg, size_t size)
+static void eviction(p2c2r_client *a, p2c2r_client *b, seen *s)
 {
-    cluster cl;
-    const char *const args[] = {"--cache-mb", "1", NULL};
-    if (start(&cl, args))
-        return;
-    seen s = {0};
-    p2c2r_client *a = client_new(&cl);
+    (void)b;
     p2c2r_upscale_desc fast = base, bicubic = base, lanczos = base;
     fast.output_codec = bicubic.output_codec = lanczos.output_codec = P2C2R_CODEC_RAW;
     fast.mode = P2C2R_MODE_FAST;
     bicubic.mode = P2C2R_MODE_BICUBIC;
     lanczos.mode = P2C2R_MODE_LANCZOS;
     frame out = {0};
-    if (a && upscale(a, &fast, jpeg, size, &out) == 0) {
-        s.misses++;
-        /* Two such results fit in 1 MiB and three do not, whatever the cache's small
-         * overhead per entry (well under 4 KiB). */
-        size_t per = size + out.size;
-        CHECK((1u << 20) / per == 2 && (1u << 20) / (per + 4096) == 2);
-        CHECK(run(&s, a, &bicubic, jpeg, size, NULL) == 0);
-        CHECK(run(&s, a, &lanczos, jpeg, size, NULL) == 0); /* evicts fast */
-        CHECK(run(&s, a, &lanczos, jpeg, size, NULL) == 1); /* the most recent is there */
-        CHECK(run(&s, a, &fast, jpeg, size, &out) == 0);    /* the first is gone */
-        /* Storing it again pushed out the least recently used: bicubic, not lanczos. */
-        CHECK(run(&s, a, &fast, jpeg, size, &out) == 1);
-        CHECK(run(&s, a, &lanczos, jpeg, size, NULL) == 1);
-        CHECK(run(&s, a, &bicubic, jpeg, size, NULL) == 0); /* evicts fast */
-    }
+    CHECK(upscale(a, &fast, jpeg[0], size[0], &out) == 0);
+    s->misses++;
+    /* Two such results fit in 1 MiB and three do not, whatever the cache's small overhead
+     * per entry (well under 4 KiB). */
+    size_t per = size[0] + out.size;
+    CHECK((1u << 20) / per == 2 && (1u << 20) / (per + 4096) == 2);
+    CHECK(run(s, a, &bicubic, jpeg[0], size[0], NULL) == 0);
+    CHECK(run(s, a, &lanczos, jpeg[0], size[0], NULL) == 0); /* evicts fast */
+    CHECK(run(s, a, &lanczos, jpeg[0], size[0], NULL) == 1); /* the most recent is there */
+    CHECK(run(s, a, &fast, jpeg[0], size[0], &out) == 0);    /* the first is gone */
+    /* Storing it again pushed out the least recently used: bicubic, not lanczos. */
+    CHECK(run(s, a, &fast, jpeg[0], size[0], &out) == 1);
+    CHECK(run(s, a, &lanczos, jpeg[0], size[0], NULL) == 1);
+    CHECK(run(s, a, &bicubic, jpeg[0], size[0], NULL) == 0); /* evicts fast */
     free(out.data);
+}
+
+typedef void scenario(p2c2r_client *a, p2c2r_client *b, seen *s);
+
+/* One coordinator with args and a peer, two clients, the scenario, and the counts checked
+ * (evictions: what the cache's line must say, -1 when the cache is off). */
+static void with_cluster(const char *what, const char *const *args, scenario *fn, long evictions)
+{
+    cluster cl;
+    if (start(&cl, args)) {
+        CHECK(0);
+        return;
+    }
+    seen s = {0};
+    p2c2r_client *a = client_new(&cl), *b = client_new(&cl);
+    if (a && b)
+        fn(a, b, &s);
     p2c2r_client_destroy(&a);
-    stop_and_check(&cl, &s, 3, "eviction");
+    p2c2r_client_destroy(&b);
+    stop_and_check(&cl, &s, evictions, what);
 }
 
 int main(void)
 {
     static const char *const names[] = {"bythewater_420.jpg", "path_444.jpg"};
-    uint8_t *jpeg[2];
-    size_t size[2];
     for (int i = 0; i < 2; i++) {
         jpeg[i] = testutil_read_file(testutil_data_path(names[i]), &size[i]);
         if (!jpeg[i])
             return 1;
     }
-    per_client((const uint8_t **)jpeg, size);
-    shared(jpeg[1], size[1]);
-    off(jpeg[0], size[0]);
-    eviction(jpeg[0], size[0]);
+    const char *const on[] = {"--cache-mb", "64", NULL};
+    const char *const shared_on[] = {"--cache-mb", "64", "--cache-shared", NULL};
+    const char *const zero[] = {"--cache-mb", "0", NULL};
+    const char *const small[] = {"--cache-mb", "1", NULL};
+    with_cluster("per client", on, per_client, 0);
+    with_cluster("shared", shared_on, shared, 0);
+    with_cluster("off", zero, off, -1);
+    with_cluster("eviction", small, eviction, 3);
     for (int i = 0; i < 2; i++)
         free(jpeg[i]);
     return testutil_finish("cache_test");
