@@ -163,15 +163,17 @@ static void evict(coord_cache *c, cache_entry *e)
     entry_free(e);
 }
 
+/* The entry of key, or NULL. A lookup that meets entries of other keys with the same hash
+ * counts as one collision, however many it passes. */
 static cache_entry *find(coord_cache *c, const coord_cache_key *key, bool count_collisions)
 {
-    for (cache_entry *e = zhashx_lookup(c->by_hash, &key->hash); e; e = e->same) {
-        if (same_key(e, key))
-            return e;
-        if (count_collisions)
-            c->stats.collisions++;
-    }
-    return NULL;
+    bool collided = false;
+    cache_entry *e = zhashx_lookup(c->by_hash, &key->hash);
+    for (; e && !same_key(e, key); e = e->same)
+        collided = true;
+    if (collided && count_collisions)
+        c->stats.collisions++;
+    return e;
 }
 
 bool coord_cache_get(coord_cache *cache, const coord_cache_key *key, P2c2r__Wire__Frame *frame,

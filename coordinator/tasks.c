@@ -547,6 +547,15 @@ void coord_tasks_destroy(coord_tasks **tasks)
                  t->stats.admitted, t->stats.ended_ok, t->stats.ended_err, t->stats.retries,
                  t->stats.shed, t->stats.rejected, t->stats.duplicates, t->stats.cancelled,
                  t->stats.cache_hits);
+        if (t->cache && coord_cache_enabled(t->cache)) {
+            coord_cache_stats cs;
+            coord_cache_stats_get(t->cache, &cs);
+            log_info("result cache: %" PRIu64 " hit(s), %" PRIu64 " miss(es), %" PRIu64
+                     " stored, %" PRIu64 " evicted, %" PRIu64 " collision(s); %" PRIu64
+                     " entries of %" PRIu64 " bytes kept",
+                     cs.hits, cs.misses, cs.stores, cs.evictions, cs.collisions, cs.entries,
+                     cs.bytes);
+        }
     }
     zhashx_destroy(&t->running);
     zhashx_destroy(&t->by_key);
