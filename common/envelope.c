@@ -435,3 +435,17 @@ fail:
     p2c2r__batch_clear(batch);
     return rc;
 }
+
+int p2c2r__payload_own(zmq_msg_t *msg)
+{
+    size_t size = zmq_msg_size(msg);
+    if (size > P2C2R_PAYLOAD_OWN_MAX)
+        return P2C2R_OK;
+    zmq_msg_t own;
+    if (zmq_msg_init_size(&own, size) != 0)
+        return P2C2R_E_NOMEM;
+    if (size)
+        memcpy(zmq_msg_data(&own), zmq_msg_data(msg), size);
+    zmq_msg_move(msg, &own); /* closes the old *msg */
+    return P2C2R_OK;
+}

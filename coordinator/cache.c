@@ -7,9 +7,6 @@
 
 #include "common/idmap.h"
 
-/* Payloads up to this size may sit inside one of ZeroMQ's shared receive buffers (its
- * decoder reads into 8 KiB buffers and hands out slices of them): kept by copy. */
-#define COPY_MAX_BYTES 8192u
 /* What an entry costs beyond its payloads: the record, the map's item, the allocator's. */
 #define ENTRY_OVERHEAD 256u
 
@@ -203,19 +200,10 @@ bool coord_cache_get(coord_cache *cache, const coord_cache_key *key, P2c2r__Wire
 /* Keep msg in *kept: a reference, or for a small one a copy of its own. */
 static int keep(zmq_msg_t *kept, const zmq_msg_t *msg)
 {
-    zmq_msg_t *m = (zmq_msg_t *)msg;
-    size_t size = zmq_msg_size(m);
-    if (size > COPY_MAX_BYTES) {
-        zmq_msg_init(kept);
-        return zmq_msg_copy(kept, m);
-    }
-    if (zmq_msg_init_size(kept, size) != 0) {
-        zmq_msg_init(kept);
+    zmq_msg_init(kept);
+    if (zmq_msg_copy(kept, (zmq_msg_t *)msg) != 0)
         return -1;
-    }
-    if (size)
-        memcpy(zmq_msg_data(kept), zmq_msg_data(m), size);
-    return 0;
+    return p2c2r__payload_own(kept) == P2C2R_OK ? 0 : -1;
 }
 
 void coord_cache_put(coord_cache *cache, const coord_cache_key *key,
