@@ -301,8 +301,314 @@ static void sdk_local_race(void)
     free(jpeg);
 }
 
+/* ---- wire level --------------------------------------------------------------------- */
+
+#define WIRE_PEERS       2
+#define WIRE_DEADLINE_US 60000000u
+
+/* What a hand-played peer was sent. */
+typedef struct wire_peer {
+    void *sock;                  /* NULL once closed (the peer died) */
+    uint64_t sender;             /* its PEER_HELLO sender id */
+    uint64_t instance;           /* the coordinator's, from its answer to the hello */
+    uint64_t attempt[MAX_TASKS]; /* ASSIGN ids, in order */
+    uint64_t task[MAX_TASKS];    /* the client's task id of each, read from its payload */
+    int nassigned;
+    uint64_t cancel[MAX_TASKS]; /* CANCEL ids, in order */
+    int ncancels;
+} wire_peer;
+
+/* A client and peers played by hand. */
+typedef struct wire {
+    void *client; /* DEALER on the clients port */
+    wire_peer peers[WIRE_PEERS];
+    tally answers;         /* RESULT and ERROR to the client, per task id */
+    uint64_t next_beat_us; /* when the peers next say HEARTBEAT */
+} wire;
+
+static void wire_peer_recv(wire_peer *p)
+{
+    p2c2r_envelope_msg msg;
+    if (testwire_recv(p->sock, 0, &msg) != P2C2R_OK) {
+        p2c2r__envelope_msg_close(&msg);
+        return;
+    }
+    const p2c2r_envelope *env = msg.env;
+    if (env->type == P2C2R__WIRE__MSG_TYPE__HEARTBEAT) {
+        p->instance = env->instance;
+    } else if (env->type == P2C2R__WIRE__MSG_TYPE__ASSIGN && p->nassigned < MAX_TASKS) {
+        CHECK(env->n_items == 0); /* one slot: one task at a time */
+        char text[32] = "";
+        size_t n = msg.has_payload ? zmq_msg_size(&msg.payload) : 0;
+        n = n < sizeof text - 1 ? n : sizeof text - 1;
+        if (n)
+            memcpy(text, zmq_msg_data(&msg.payload), n);
+        text[n] = '\0';
+        p->attempt[p->nassigned] = env->task_id;
+        p->task[p->nassigned++] = strtoull(text, NULL, 10);
+        printf("peer %llx: ASSIGN %llu (task %s)\n", (unsigned long long)p->sender,
+               (unsigned long long)env->task_id, text);
+    } else if (env->type == P2C2R__WIRE__MSG_TYPE__CANCEL && p->ncancels < MAX_TASKS) {
+        CHECK(env->instance == p->instance);
+        p->cancel[p->ncancels++] = env->task_id;
+        printf("peer %llx: CANCEL %llu\n", (unsigned long long)p->sender,
+               (unsigned long long)env->task_id);
+    } else {
+        printf("peer %llx: %s %s\n", (unsigned long long)p->sender,
+               p2c2r__envelope_type_name(env->type), env->detail ? env->detail : "");
+    }
+    p2c2r__envelope_msg_close(&msg);
+}
+
+static void wire_client_recv(wire *w)
+{
+    p2c2r_envelope_msg msg;
+    if (testwire_recv(w->client, 0, &msg) != P2C2R_OK) {
+        p2c2r__envelope_msg_close(&msg);
+        return;
+    }
+    const p2c2r_envelope *env = msg.env;
+    if (env->type == P2C2R__WIRE__MSG_TYPE__RESULT || env->type == P2C2R__WIRE__MSG_TYPE__ERROR) {
+        CHECK(env->n_items == 0); /* this client never said it takes batches */
+        int status = env->type == P2C2R__WIRE__MSG_TYPE__RESULT ? P2C2R_OK : env->status;
+        printf("client: task %llu %s%s%s\n", (unsigned long long)env->task_id,
+               p2c2r_errname(status), env->detail && *env->detail ? ": " : "",
+               env->detail ? env->detail : "");
+        CHECK(tally_add(&w->answers, env->task_id, status) == 1);
+    }
+    p2c2r__envelope_msg_close(&msg);
+}
+
+/* Take whatever comes for ms milliseconds; the live peers say HEARTBEAT meanwhile. */
+static void wire_pump(wire *w, int ms)
+{
+    uint64_t until = p2c2r__now_us() + (uint64_t)ms * 1000u;
+    do {
+        uint64_t now = p2c2r__now_us();
+        if (now >= w->next_beat_us) {
+            for (int i = 0; i < WIRE_PEERS; i++) {
+                if (!w->peers[i].sock || !w->peers[i].instance)
+                    continue;
+                p2c2r_envelope beat;
+                p2c2r__envelope_init(&beat, P2C2R__WIRE__MSG_TYPE__HEARTBEAT);
+                beat.instance = w->peers[i].instance;
+                beat.sender = w->peers[i].sender;
+                testwire_send(w->peers[i].sock, &beat, NULL, 0);
+            }
+            w->next_beat_us = now + 100000u;
+        }
+        zmq_pollitem_t items[1 + WIRE_PEERS];
+        int n = 0;
+        items[n++] = (zmq_pollitem_t){w->client, 0, ZMQ_POLLIN, 0};
+        for (int i = 0; i < WIRE_PEERS; i++)
+            items[n++] =
+                (zmq_pollitem_t){w->peers[i].sock, 0, w->peers[i].sock ? ZMQ_POLLIN : 0, 0};
+        if (zmq_poll(items, n, 20) <= 0)
+            continue;
+        if (items[0].revents & ZMQ_POLLIN)
+            wire_client_recv(w);
+        for (int i = 0; i < WIRE_PEERS; i++)
+            if (items[1 + i].revents & ZMQ_POLLIN)
+                wire_peer_recv(&w->peers[i]);
+    } while (p2c2r__now_us() < until);
+}
+
+/* Pump until cond holds, up to 60 s; then CHECK it. */
+#define AWAIT(w, cond)                                                                             \
+    do {                                                                                           \
+        for (int i_ = 0; i_ < 600 && !(cond); i_++)                                                \
+            wire_pump((w), 100);                                                                   \
+        CHECK(cond);                                                                               \
+    } while (0)
+
+/* A sleep task of the client's, numbered id, its payload the id as text. Each has its own
+ * duration, so the coordinator has never learnt a shorter time for it to wait for its
+ * peer: it waits as long as --attempt-timeout-ms says. */
+static void wire_submit(wire *w, uint64_t id)
+{
+    P2c2r__Wire__SleepParams sleep = P2C2R__WIRE__SLEEP_PARAMS__INIT;
+    sleep.ms = 1000u + (uint32_t)id;
+    p2c2r_envelope env;
+    p2c2r__envelope_init(&env, P2C2R__WIRE__MSG_TYPE__SUBMIT);
+    env.kind = "sleep";
+    env.sleep = &sleep;
+    env.task_id = id;
+    env.deadline_us = WIRE_DEADLINE_US;
+    char text[32];
+    int n = snprintf(text, sizeof text, "%llu", (unsigned long long)id);
+    CHECK_RC(testwire_send(w->client, &env, text, (size_t)n), P2C2R_OK);
+}
+
+static void wire_cancel(wire *w, uint64_t id)
+{
+    p2c2r_envelope env;
+    p2c2r__envelope_init(&env, P2C2R__WIRE__MSG_TYPE__CANCEL);
+    env.task_id = id;
+    CHECK_RC(testwire_send(w->client, &env, NULL, 0), P2C2R_OK);
+}
+
+/* Peer p answers its ASSIGN `attempt` with a RESULT echoing the payload. */
+static void wire_answer(wire *w, int p, uint64_t attempt, uint64_t task)
+{
+    p2c2r_envelope env;
+    p2c2r__envelope_init(&env, P2C2R__WIRE__MSG_TYPE__RESULT);
+    env.instance = w->peers[p].instance;
+    env.task_id = attempt;
+    char text[32];
+    int n = snprintf(text, sizeof text, "%llu", (unsigned long long)task);
+    CHECK_RC(testwire_send(w->peers[p].sock, &env, text, (size_t)n), P2C2R_OK);
+}
+
+/* The ASSIGN id peer p got for the client's task, or 0. */
+static uint64_t attempt_of(const wire *w, int p, uint64_t task)
+{
+    for (int i = 0; i < w->peers[p].nassigned; i++)
+        if (w->peers[p].task[i] == task)
+            return w->peers[p].attempt[i];
+    return 0;
+}
+
+static int cancels_of(const wire *w, int p, uint64_t attempt)
+{
+    int n = 0;
+    for (int i = 0; i < w->peers[p].ncancels; i++)
+        n += w->peers[p].cancel[i] == attempt;
+    return n;
+}
+
+static bool wire_peer_start(wire *w, void *ctx, const cluster *cl, int p, uint64_t sender)
+{
+    w->peers[p] = (wire_peer){.sock = testwire_dealer(ctx, cl->peer_endpoint), .sender = sender};
+    if (!w->peers[p].sock)
+        return false;
+    CHECK_RC(testwire_hello_batches(w->peers[p].sock, sender, 1), P2C2R_OK);
+    AWAIT(w, w->peers[p].instance != 0);
+    return w->peers[p].instance != 0;
+}
+
+/* The answers a task got. */
+#define ANSWERS(w, id) tally_count(&(w)->answers, (id))
+
+static void wire_races(void)
+{
+    char coord_log[] = "/tmp/p2c2r-cancel-wire-XXXXXX";
+    if (testutil_temp_file(coord_log)) {
+        CHECK(!"temporary log");
+        return;
+    }
+    cluster cl = {.coordinator_log = coord_log};
+    const char *const args[] = {"--peer-timeout-ms", "1000", "--attempt-timeout-ms", "600000",
+                                NULL};
+    if (cluster_start_coordinator(&cl, args)) {
+        CHECK(!"coordinator");
+        cluster_stop(&cl);
+        return;
+    }
+    void *ctx = zmq_ctx_new();
+    wire w = {.client = testwire_dealer(ctx, cl.client_endpoint)};
+    CHECK(w.client != NULL);
+    CHECK(wire_peer_start(&w, ctx, &cl, 0, 0x1111111111111111ull));
+
+    printf("-- CANCEL of a queued task\n");
+    wire_submit(&w, 1);
+    AWAIT(&w, attempt_of(&w, 0, 1) != 0);
+    wire_submit(&w, 2); /* the peer's one slot is taken: it waits */
+    wire_cancel(&w, 2);
+    AWAIT(&w, ANSWERS(&w, 2) == 1);
+    CHECK(w.answers.status[w.answers.n - 1] == P2C2R_E_CANCELLED);
+    wire_answer(&w, 0, attempt_of(&w, 0, 1), 1);
+    AWAIT(&w, ANSWERS(&w, 1) == 1);
+    wire_pump(&w, QUIET_MS);
+    CHECK(attempt_of(&w, 0, 2) == 0); /* it left the queue: never assigned */
+    CHECK(w.peers[0].ncancels == 0);  /* and the peer is not bothered with it */
+
+    printf("-- CANCEL of a running task, answered by the peer anyway\n");
+    wire_submit(&w, 3);
+    AWAIT(&w, attempt_of(&w, 0, 3) != 0);
+    uint64_t a3 = attempt_of(&w, 0, 3);
+    wire_cancel(&w, 3);
+    AWAIT(&w, ANSWERS(&w, 3) == 1 && cancels_of(&w, 0, a3) == 1);
+    wire_submit(&w, 4);
+    wire_pump(&w, QUIET_MS);
+    /* The slot is still the cancelled task's until the peer says it is done. */
+    CHECK(attempt_of(&w, 0, 4) == 0);
+    wire_answer(&w, 0, a3, 3); /* it could not stop it */
+    AWAIT(&w, attempt_of(&w, 0, 4) != 0);
+    wire_answer(&w, 0, attempt_of(&w, 0, 4), 4);
+    AWAIT(&w, ANSWERS(&w, 4) == 1);
+    CHECK(ANSWERS(&w, 3) == 1); /* the late RESULT went nowhere */
+
+    printf("-- CANCEL after the RESULT\n");
+    wire_cancel(&w, 4);
+    wire_pump(&w, QUIET_MS);
+    CHECK(ANSWERS(&w, 4) == 1);
+
+    printf("-- CANCEL twice\n");
+    wire_submit(&w, 5);
+    AWAIT(&w, attempt_of(&w, 0, 5) != 0);
+    uint64_t a5 = attempt_of(&w, 0, 5);
+    wire_cancel(&w, 5);
+    wire_cancel(&w, 5);
+    AWAIT(&w, ANSWERS(&w, 5) == 1 && cancels_of(&w, 0, a5) == 1);
+    {
+        /* As the real peer does for a task it stops: ERROR CANCELLED frees the slot. */
+        p2c2r_envelope env;
+        p2c2r__envelope_init(&env, P2C2R__WIRE__MSG_TYPE__ERROR);
+        env.instance = w.peers[0].instance;
+        env.task_id = a5;
+        env.status = P2C2R_E_CANCELLED;
+        env.detail = "cancelled while it slept";
+        CHECK_RC(testwire_send(w.peers[0].sock, &env, NULL, 0), P2C2R_OK);
+    }
+    wire_pump(&w, QUIET_MS);
+    CHECK(ANSWERS(&w, 5) == 1 && cancels_of(&w, 0, a5) == 1);
+
+    printf("-- CANCEL of an id the coordinator never saw\n");
+    wire_cancel(&w, 999999);
+    wire_submit(&w, 6);
+    AWAIT(&w, attempt_of(&w, 0, 6) != 0);
+    wire_answer(&w, 0, attempt_of(&w, 0, 6), 6);
+    AWAIT(&w, ANSWERS(&w, 6) == 1);
+    CHECK(ANSWERS(&w, 999999) == 0);
+
+    printf("-- CANCEL of a running task, then its peer dies\n");
+    wire_submit(&w, 7);
+    AWAIT(&w, attempt_of(&w, 0, 7) != 0);
+    wire_cancel(&w, 7);
+    AWAIT(&w, ANSWERS(&w, 7) == 1 && cancels_of(&w, 0, attempt_of(&w, 0, 7)) == 1);
+    zmq_close(w.peers[0].sock);
+    w.peers[0].sock = NULL;
+    CHECK(wire_peer_start(&w, ctx, &cl, 1, 0x2222222222222222ull));
+    /* Once the coordinator has given the first peer up, a new task goes to the second. */
+    for (int i = 0; i < 600 && testutil_count_lines(coord_log, "gone") < 1; i++)
+        wire_pump(&w, 100);
+    CHECK(testutil_count_lines(coord_log, "gone") == 1);
+    wire_submit(&w, 8);
+    AWAIT(&w, attempt_of(&w, 1, 8) != 0);
+    wire_answer(&w, 1, attempt_of(&w, 1, 8), 8);
+    AWAIT(&w, ANSWERS(&w, 8) == 1);
+    wire_pump(&w, QUIET_MS);
+    CHECK(w.peers[1].nassigned == 1 && attempt_of(&w, 1, 7) == 0);
+
+    /* Every task answered exactly once; the coordinator cancelled four, retried none. */
+    CHECK(w.answers.n == 8);
+    for (int i = 0; i < w.answers.n; i++)
+        CHECK(w.answers.count[i] == 1);
+    for (uint64_t id = 1; id <= 8; id++)
+        CHECK(ANSWERS(&w, id) == 1);
+    zmq_close(w.client);
+    if (w.peers[1].sock)
+        zmq_close(w.peers[1].sock);
+    zmq_ctx_term(ctx);
+    CHECK(cluster_stop(&cl) == 0);
+    CHECK(testutil_number_before(coord_log, " cancelled") == 4);
+    CHECK(testutil_number_before(coord_log, " retried attempt(s)") == 0);
+    unlink(coord_log);
+}
+
 int main(void)
 {
+    wire_races();
     sdk_cluster_races();
     sdk_local_race();
     return testutil_finish("cancel_test");

@@ -21,5 +21,8 @@ int testwire_send(void *sock, p2c2r_envelope *env, const void *payload, size_t s
 int testwire_recv(void *sock, int timeout_ms, p2c2r_envelope_msg *msg);
 /* Say PEER_HELLO as a peer with this sender id and slots, running upscale and noop. */
 int testwire_hello(void *sock, uint64_t sender, uint32_t slots);
+/* The same as a peer that also runs sleep and takes ASSIGN batches and CANCEL
+ * (PeerInfo.batches). */
+int testwire_hello_batches(void *sock, uint64_t sender, uint32_t slots);
 
 #endif /* P2C2R_TESTWIRE_H */
