@@ -9,6 +9,7 @@
  *     CANCELLED, the queued one never starts, and a noop queued behind them, with a deadline
  *     far shorter than the sleep, is answered: the peer stopped the sleep early;
  *   - cancelling a task whose result was polled returns P2C2R_OK and changes nothing;
+ *   - a running upscale, which cannot stop, is cancelled: the peer drops its output;
  *   - cancelling twice gives one result; id 0 and an id never handed out are P2C2R_E_INVAL;
  *   - a running task is cancelled and its peer killed at once: one result, and the peer
  *     that takes over never starts it;
@@ -154,6 +155,10 @@ static void sdk_cluster_races(void)
         return;
     }
     tally t = {0};
+    size_t big_size = 0;
+    const char *path = testutil_wallpaper("2560x1600", 0);
+    uint8_t *big = path ? testutil_read_file(path, &big_size) : NULL;
+    CHECK(big != NULL);
 
     /* The cluster works. */
     uint64_t warm = submit_noop(client, LONG_DEADLINE_MS);
@@ -197,6 +202,23 @@ static void sdk_cluster_races(void)
     CHECK_RC(p2c2r_cancel(client, twice), P2C2R_OK);
     expect_quiet(client, &t);
 
+    printf("-- cancel a running upscale, which cannot stop\n");
+    /* A quality upscale of 2560x1600 to 7680x4800 takes seconds: the CANCEL reaches the
+     * peer while it runs, and the peer drops the output it then makes. */
+    p2c2r_upscale_desc desc = {.codec = P2C2R_CODEC_JPEG,
+                               .scale = 3,
+                               .mode = P2C2R_MODE_QUALITY,
+                               .deadline_ms = LONG_DEADLINE_MS};
+    uint64_t upscale = 0;
+    CHECK_RC(p2c2r_submit_upscale(client, &desc, big, big_size, &upscale), P2C2R_OK);
+    CHECK(await_lines(peer0_log, "(upscale) started", 1));
+    CHECK_RC(p2c2r_cancel(client, upscale), P2C2R_OK);
+    CHECK_RC(take(client, &t, 10000, upscale, NULL), P2C2R_E_CANCELLED);
+    uint64_t after_upscale = submit_noop(client, LONG_DEADLINE_MS);
+    CHECK_RC(take(client, &t, 60000, after_upscale, NULL), P2C2R_OK);
+    CHECK(testutil_count_lines(peer0_log, "(upscale): P2C2R_E_CANCELLED") == 1);
+    expect_quiet(client, &t);
+
     printf("-- cancel ids that were never handed out\n");
     CHECK_RC(p2c2r_cancel(client, 0), P2C2R_E_INVAL);
     CHECK_RC(p2c2r_cancel(client, next + 1000), P2C2R_E_INVAL);
@@ -217,7 +239,7 @@ static void sdk_cluster_races(void)
     CHECK(testutil_count_lines(peer1_log, "(noop)") >= 1);
     CHECK(testutil_count_lines(peer1_log, "(sleep)") == 0);
 
-    /* Nine tasks, each ended once; four by a cancel, none of the coordinator's answers to
+    /* Eleven tasks, each ended once; five by a cancel, none of the coordinator's answers to
      * them counted as dropped. */
     p2c2r_client_get_stats(client, &after);
     printf("client: %llu submitted, %llu from the cluster, %llu errors, %llu cancelled, %llu "
@@ -225,20 +247,21 @@ static void sdk_cluster_races(void)
            (unsigned long long)after.submitted, (unsigned long long)after.cluster,
            (unsigned long long)after.errors, (unsigned long long)after.cancelled,
            (unsigned long long)after.dropped_answers);
-    CHECK(t.n == 9);
+    CHECK(t.n == 11);
     for (int i = 0; i < t.n; i++)
         CHECK(t.count[i] == 1);
-    CHECK(after.submitted == 9 && after.cluster == 5 && after.errors == 4);
-    CHECK(after.cancelled == 4 && after.dropped_answers == 0);
+    CHECK(after.submitted == 11 && after.cluster == 6 && after.errors == 5);
+    CHECK(after.cancelled == 5 && after.dropped_answers == 0);
     CHECK(p2c2r_client_pending(client) == 0);
     p2c2r_client_destroy(&client);
     CHECK(cluster_stop(&cl) == 0);
-    /* The coordinator cancelled the four, and ran nothing a second time. */
-    CHECK(testutil_number_before(coord_log, " cancelled") == 4);
+    /* The coordinator cancelled the five, and ran nothing a second time. */
+    CHECK(testutil_number_before(coord_log, " cancelled") == 5);
     CHECK(testutil_number_before(coord_log, " retried attempt(s)") == 0);
     unlink(coord_log);
     unlink(peer0_log);
     unlink(peer1_log);
+    free(big);
 }
 
 /* With the local fallback and no coordinator: the frame goes local, and a cancelled one
