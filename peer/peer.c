@@ -326,6 +326,7 @@ static void assign_one(peer *p, p2c2r_envelope **envp, bool is_view, zmq_msg_t *
     p->slots[idle].task_id = task_id;
     p->nbusy++;
     peer_metrics_busy(p->res.metrics, p->nbusy);
+    log_debug("task %" PRIu64 " (%s) started in slot %u", task_id, peer_kinds[kind]->name, idle);
 }
 
 static void on_assign(peer *p, p2c2r_envelope_msg *msg)

@@ -37,6 +37,7 @@ void peer_worker_answer(void *state, bool ready, peer_job *job, peer_answer *a)
         .env = job->env,
         .payload = zmq_msg_data(&job->payload),
         .payload_size = zmq_msg_size(&job->payload),
+        .cancelled = job->cancelled,
     };
     peer_task_out out = {.frame = P2C2R__WIRE__FRAME__INIT};
     int rc;

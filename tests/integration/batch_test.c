@@ -260,29 +260,12 @@ static void sdk_side(void *ctx)
 
 /* ---- 2. the coordinator's side: ASSIGN batches to a peer played by hand --------------- */
 
-static int hello_batches(void *sock, uint64_t sender, uint32_t slots)
-{
-    char *kinds[] = {"noop"};
-    P2c2r__Wire__PeerInfo info = P2C2R__WIRE__PEER_INFO__INIT;
-    info.name = "wire-batch-peer";
-    info.kinds = kinds;
-    info.n_kinds = 1;
-    info.slots = slots;
-    info.runtime = "cpu";
-    info.batches = true;
-    p2c2r_envelope env;
-    p2c2r__envelope_init(&env, P2C2R__WIRE__MSG_TYPE__PEER_HELLO);
-    env.sender = sender;
-    env.peer = &info;
-    return testwire_send(sock, &env, NULL, 0);
-}
-
 static void coordinator_side(void *ctx)
 {
     cluster cl;
     CHECK(cluster_start_coordinator(&cl, NULL) == 0);
     void *peer = testwire_dealer(ctx, cl.peer_endpoint);
-    CHECK(peer && hello_batches(peer, 0xbeefull, 64) == P2C2R_OK);
+    CHECK(peer && testwire_hello_batches(peer, 0xbeefull, 64) == P2C2R_OK);
     p2c2r_client_config config = {.coordinator = cl.client_endpoint, .max_in_flight = 64};
     p2c2r_client *client = p2c2r_client_new(&config, NULL);
     CHECK(client != NULL);

@@ -1,6 +1,7 @@
 /* testwire: see testwire.h. */
 #include "testwire.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "cluster.h"
@@ -80,18 +81,29 @@ int testwire_submit_gray(void *sock, uint64_t sender, uint64_t task_id, const ui
     return testwire_send(sock, &env, pixels, (size_t)side * side);
 }
 
-int testwire_hello(void *sock, uint64_t sender, uint32_t slots)
+static int hello(void *sock, uint64_t sender, uint32_t slots, bool batches)
 {
-    char *kinds[] = {"upscale", "noop"};
+    char *kinds[] = {"upscale", "noop", "sleep"};
     P2c2r__Wire__PeerInfo info = P2C2R__WIRE__PEER_INFO__INIT;
     info.name = "wire-peer";
     info.kinds = kinds;
-    info.n_kinds = 2;
+    info.n_kinds = batches ? 3 : 2;
     info.slots = slots;
     info.runtime = "cpu";
+    info.batches = batches;
     p2c2r_envelope env;
     p2c2r__envelope_init(&env, P2C2R__WIRE__MSG_TYPE__PEER_HELLO);
     env.sender = sender;
     env.peer = &info;
     return testwire_send(sock, &env, NULL, 0);
+}
+
+int testwire_hello(void *sock, uint64_t sender, uint32_t slots)
+{
+    return hello(sock, sender, slots, false);
+}
+
+int testwire_hello_batches(void *sock, uint64_t sender, uint32_t slots)
+{
+    return hello(sock, sender, slots, true);
 }

@@ -25,5 +25,8 @@ int testwire_submit_gray(void *sock, uint64_t sender, uint64_t task_id, const ui
                          uint32_t side);
 /* Say PEER_HELLO as a peer with this sender id and slots, running upscale and noop. */
 int testwire_hello(void *sock, uint64_t sender, uint32_t slots);
+/* The same as a peer that also runs sleep and takes ASSIGN batches and CANCEL
+ * (PeerInfo.batches). */
+int testwire_hello_batches(void *sock, uint64_t sender, uint32_t slots);
 
 #endif /* P2C2R_TESTWIRE_H */
