@@ -464,7 +464,7 @@ done:
  * serving metrics when metrics is set. */
 static int run_p2c2r(figures *out, parts *out_parts, bool metrics)
 {
-    cluster cl;
+    cluster cl = {0};
     char slots[16], address[64];
     snprintf(slots, sizeof slots, "%d", WINDOW);
     snprintf(address, sizeof address, "%s:0", cluster_host());
@@ -613,7 +613,7 @@ static void *batch_client_main(void *arg)
 /* One configuration: a coordinator, c->peers peers, c->clients client threads. */
 static int run_batched(const batch_config *c, batch_figures *f)
 {
-    cluster cl;
+    cluster cl = {0};
     char slots[16];
     snprintf(slots, sizeof slots, "%d", BATCH_WINDOW);
     const char *const peer_args[] = {"--slots", slots, NULL};
