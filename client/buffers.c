@@ -79,11 +79,15 @@ sdk_buf *sdk_buf_get(sdk_bufpool *p, size_t size)
     sdk_buf *b = NULL;
     pthread_mutex_lock(&p->lock);
     /* The smallest kept buffer that fits, so a small frame does not take a large buffer
-     * that the next large frame needs. */
+     * that the next large frame needs; one of exactly the size ends the search (a game's
+     * frames mostly have one size). */
     sdk_buf **best = NULL;
-    for (sdk_buf **at = &p->free_list; *at; at = &(*at)->next)
+    for (sdk_buf **at = &p->free_list; *at; at = &(*at)->next) {
         if ((*at)->capacity >= size && (!best || (*at)->capacity < (*best)->capacity))
             best = at;
+        if ((*at)->capacity == (size ? size : 1))
+            break;
+    }
     if (best) {
         b = *best;
         *best = b->next;

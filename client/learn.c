@@ -50,6 +50,8 @@ struct sdk_learn {
     pthread_mutex_t lock;                   /* guards everything below */
     class_entry classes[SDK_LEARN_CLASSES]; /* the table */
     uint64_t tick;                          /* use counter */
+    uint32_t last;                          /* the entry found last: most lookups are for
+                                               the class of the task before */
 };
 
 sdk_learn *sdk_learn_new(void)
@@ -135,11 +137,17 @@ static void window_update(window *w)
  * least recently used is taken over). */
 static class_entry *lookup(sdk_learn *l, const sdk_class_key *key, bool create)
 {
+    class_entry *last = &l->classes[l->last];
+    if (last->used && memcmp(&last->key, key, sizeof *key) == 0) {
+        last->last_used = ++l->tick;
+        return last;
+    }
     class_entry *victim = &l->classes[0];
     for (uint32_t i = 0; i < SDK_LEARN_CLASSES; i++) {
         class_entry *e = &l->classes[i];
         if (e->used && memcmp(&e->key, key, sizeof *key) == 0) {
             e->last_used = ++l->tick;
+            l->last = i;
             return e;
         }
         if (!e->used || (victim->used && e->last_used < victim->last_used))
@@ -151,6 +159,7 @@ static class_entry *lookup(sdk_learn *l, const sdk_class_key *key, bool create)
     victim->key = *key;
     victim->used = true;
     victim->last_used = ++l->tick;
+    l->last = (uint32_t)(victim - l->classes);
     return victim;
 }
 
