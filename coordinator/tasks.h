@@ -50,16 +50,17 @@ typedef struct coord_tasks coord_tasks;
 
 /* Counters since the start, for the shutdown line and tests. */
 typedef struct coord_tasks_stats {
-    uint64_t admitted;    /* SUBMITs that became tasks */
-    uint64_t duplicates;  /* SUBMITs of a task already held (resent after a reconnect) */
-    uint64_t ended_ok;    /* tasks ended with a result */
-    uint64_t ended_err;   /* tasks ended with an error */
-    uint64_t retries;     /* attempts after the first */
-    uint64_t shed;        /* tasks answered at once because they could not finish in time */
-    uint64_t rejected;    /* results that failed verification */
-    uint64_t undelivered; /* answers that never reached their client */
-    uint64_t cancelled;   /* tasks ended by their client's CANCEL */
-    uint64_t cache_hits;  /* tasks answered from the result cache */
+    uint64_t admitted;     /* SUBMITs that became tasks */
+    uint64_t duplicates;   /* SUBMITs of a task already held (resent after a reconnect) */
+    uint64_t ended_ok;     /* tasks ended with a result */
+    uint64_t ended_err;    /* tasks ended with an error */
+    uint64_t retries;      /* attempts after the first */
+    uint64_t shed;         /* tasks answered at once because they could not finish in time */
+    uint64_t rejected;     /* results that failed verification */
+    uint64_t undelivered;  /* answers that never reached their client */
+    uint64_t cancelled;    /* tasks ended by their client's CANCEL */
+    uint64_t cache_hits;   /* tasks answered from the result cache */
+    uint64_t cache_hit_us; /* the loop's time on those hits: admission to answer queued */
 } coord_tasks_stats;
 
 /* clients, link and peers are used, not owned, and must outlive the table. NULL when out
