@@ -1,7 +1,9 @@
 /* envelope: see envelope.h. */
 #include "common/envelope.h"
 
+#include <assert.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +43,64 @@ static bool has_field_zero(const ProtobufCMessage *m)
     return false;
 }
 
+/* Decoded envelopes live in an arena. protobuf-c allocates every message, string and array
+ * of an envelope on its own (a batch of 64 items is hundreds of allocations) and frees them
+ * one by one; here they come from one block, more chained on when it is full, and go
+ * together. The Envelope itself is protobuf-c's first allocation, so it sits at the start
+ * of the first block, where p2c2r__envelope_free() finds the arena again. */
+typedef struct arena_block {
+    struct arena_block *next; /* blocks added when this one was full */
+    size_t used, cap;         /* bytes of data handed out, and there */
+    max_align_t data[];       /* what protobuf-c is given */
+} arena_block;
+
+#define ARENA_ALIGN ((size_t) _Alignof(max_align_t))
+
+static arena_block *arena_block_new(size_t cap)
+{
+    arena_block *b = malloc(sizeof *b + cap);
+    if (b)
+        *b = (arena_block){.cap = cap};
+    return b;
+}
+
+static void *arena_alloc(void *arg, size_t size)
+{
+    arena_block *first = arg, *b = first->next ? first->next : first;
+    size = (size + ARENA_ALIGN - 1) & ~(ARENA_ALIGN - 1);
+    if (b->cap - b->used < size) {
+        arena_block *more = arena_block_new(size > first->cap ? size : first->cap);
+        if (!more)
+            return NULL;
+        more->next = first->next; /* the newest first after the head: it has room */
+        first->next = more;
+        b = more;
+    }
+    void *p = (char *)b->data + b->used;
+    b->used += size;
+    return p;
+}
+
+static void arena_free_one(void *arg, void *pointer)
+{
+    (void)arg; /* freed with the whole arena */
+    (void)pointer;
+}
+
+static void arena_destroy(arena_block *first)
+{
+    while (first) {
+        arena_block *next = first->next;
+        free(first);
+        first = next;
+    }
+}
+
+static arena_block *arena_of(p2c2r_envelope *env)
+{
+    return (arena_block *)((char *)env - offsetof(arena_block, data));
+}
+
 int p2c2r__envelope_decode(const void *data, size_t size, p2c2r_envelope **env)
 {
     *env = NULL;
@@ -50,15 +110,24 @@ int p2c2r__envelope_decode(const void *data, size_t size, p2c2r_envelope **env)
      * it is rather than let it through as version 0. */
     if (size == 0)
         return P2C2R_E_PROTOCOL;
-    p2c2r_envelope *e = p2c2r__wire__envelope__unpack(NULL, size, data);
-    if (!e)
+    /* Decoded, an envelope takes a few times its encoded size (pointers, counts, the
+     * structs of its items). */
+    arena_block *arena = arena_block_new(sizeof(p2c2r_envelope) + 512 + 8 * size);
+    if (!arena)
+        return P2C2R_E_NOMEM;
+    ProtobufCAllocator allocator = {arena_alloc, arena_free_one, arena};
+    p2c2r_envelope *e = p2c2r__wire__envelope__unpack(&allocator, size, data);
+    if (!e) {
+        arena_destroy(arena);
         return P2C2R_E_PROTOCOL;
+    }
+    assert((void *)e == (void *)arena->data); /* protobuf-c allocates the message first */
     if (has_field_zero(&e->base)) {
-        p2c2r__wire__envelope__free_unpacked(e, NULL);
+        p2c2r__envelope_free(&e);
         return P2C2R_E_PROTOCOL;
     }
     if (e->version != P2C2R_PROTOCOL_VERSION) {
-        p2c2r__wire__envelope__free_unpacked(e, NULL);
+        p2c2r__envelope_free(&e);
         return P2C2R_E_VERSION;
     }
     bool batchable = e->type == P2C2R__WIRE__MSG_TYPE__SUBMIT ||
@@ -66,7 +135,7 @@ int p2c2r__envelope_decode(const void *data, size_t size, p2c2r_envelope **env)
                      e->type == P2C2R__WIRE__MSG_TYPE__RESULT;
     if (e->type <= P2C2R__WIRE__MSG_TYPE__MSG_TYPE_UNSPECIFIED || e->type > P2C2R_MSG_TYPE_LAST ||
         (e->n_items && (!batchable || e->n_items > P2C2R_BATCH_MAX))) {
-        p2c2r__wire__envelope__free_unpacked(e, NULL);
+        p2c2r__envelope_free(&e);
         return P2C2R_E_PROTOCOL;
     }
     *env = e;
@@ -77,7 +146,7 @@ void p2c2r__envelope_free(p2c2r_envelope **env)
 {
     if (!env || !*env)
         return;
-    p2c2r__wire__envelope__free_unpacked(*env, NULL);
+    arena_destroy(arena_of(*env));
     *env = NULL;
 }
 
