@@ -31,6 +31,7 @@ typedef struct coordinator_config {
     double score_weights[4];     /* history, load, rtt, affinity (select.h) */
     uint32_t cache_mb;           /* bound of the result cache (0: none) */
     bool cache_shared;           /* one result cache for all clients (cache.h) */
+    double recheck_rate;         /* share of results checked on a second peer (recheck.h) */
 } coordinator_config;
 
 typedef struct coordinator coordinator;

@@ -42,6 +42,7 @@ typedef struct coord_tasks_config {
                                     service times shorten it for tasks known to be quick */
     uint64_t cache_bytes;        /* bound of the result cache (0: no cache) */
     bool cache_shared;           /* one cache for all clients, not one per client */
+    double recheck_rate;         /* share of results checked on a second peer (recheck.h) */
 } coord_tasks_config;
 
 typedef struct coord_tasks coord_tasks;
