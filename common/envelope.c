@@ -222,6 +222,7 @@ int p2c2r__envelope_recv(void *sock, bool routed, int flags, p2c2r_envelope_msg 
     msg->env = NULL;
     msg->has_payload = false;
     msg->item_payloads = NULL;
+    msg->user_id[0] = '\0';
     zmq_msg_init(&msg->payload);
 
     zmq_msg_t part;
@@ -247,6 +248,10 @@ int p2c2r__envelope_recv(void *sock, bool routed, int flags, p2c2r_envelope_msg 
             goto done;
         }
     }
+    /* Set by a ZAP handler (CurveZMQ): who the connection authenticated as. */
+    const char *user_id = zmq_msg_gets(&part, "User-Id");
+    if (user_id)
+        snprintf(msg->user_id, sizeof msg->user_id, "%s", user_id);
     rc = p2c2r__envelope_decode(zmq_msg_data(&part), zmq_msg_size(&part), &msg->env);
     if (rc == P2C2R_OK && msg->env->n_items) {
         rc = recv_items(sock, msg, &part);

@@ -200,7 +200,7 @@ static void dispatch(coord_tasks *tasks)
         if (item->deadline_us <= now + need) {
             coord_queue_remove(tasks->queue, &task->qitem);
             if (item->deadline_us > now) {
-                tasks->stats.shed++;
+                tasks->stats.shed += task->check == NULL;
                 coord_task_end(tasks, task, P2C2R_E_DEADLINE,
                                "not started: it would finish after its deadline", NULL, NULL, NULL);
             } else {
@@ -221,9 +221,11 @@ static void dispatch(coord_tasks *tasks)
             .plan_hash = task->plan_hash,
             .avoid = task->tried,
             .navoid = task->ntried,
+            .avoid_strict = task->check != NULL,
         };
         coord_peer *peer = coord_peers_pick(tasks->peers, &want);
-        if (!peer) {
+        /* A recheck never goes to an identity that answered it, whatever its record. */
+        if (!peer || (task->check && coord_recheck_answered(task->check, peer->identity))) {
             blocked |= 1ull << item->cls; /* it waits for a peer that fits */
             continue;
         }
@@ -296,6 +298,105 @@ static void on_input_error(coord_tasks *tasks, coord_task *task, coord_peer *pee
     coord_task_end(tasks, task, status, detail, NULL, NULL, NULL);
 }
 
+/* ---- rechecks (recheck.h) ---------------------------------------------------------- */
+
+void coord_attempt_maybe_recheck(coord_tasks *tasks, const coord_task *task, coord_peer *peer,
+                                 const P2c2r__Wire__Frame *frame, const zmq_msg_t *output)
+{
+    /* noop and sleep are compared whole with their input already (verify.h). */
+    if (task->kind != P2C2R_KIND_UPSCALE || !coord_recheck_draw(tasks->recheck))
+        return;
+    uint64_t avoid = peer->serial;
+    if (!coord_peers_other_capable(tasks->peers, task->kind, task->mode, task->runtime, &avoid,
+                                   1)) {
+        coord_recheck_skip(tasks->recheck); /* no second peer to ask */
+        return;
+    }
+    coord_task *copy = calloc(1, sizeof *copy);
+    if (!copy)
+        return;
+    coord_output_desc desc = {frame->codec, frame->pixel_format, frame->width, frame->height};
+    coord_recheck_answer first = {peer->identity, peer->runtime, peer->simd, output};
+    copy->check = coord_recheck_start(tasks->recheck, &desc, &first);
+    if (!copy->check) {
+        free(copy);
+        return;
+    }
+    uint64_t now = p2c2r__now_us();
+    copy->key = task->key; /* for logs: it is not in by_key */
+    copy->client = task->client;
+    copy->client->tasks++; /* keeps the client record, as any of its tasks does */
+    copy->kind = task->kind;
+    copy->mode = task->mode;
+    copy->runtime = task->runtime;
+    copy->memory_bytes = task->memory_bytes;
+    copy->plan_hash = task->plan_hash;
+    copy->params = task->params;
+    copy->cacheable = task->cacheable;
+    copy->input = task->input;
+    copy->cls = task->cls;
+    zmq_msg_init(&copy->payload);
+    zmq_msg_copy(&copy->payload, (zmq_msg_t *)&task->payload); /* a reference */
+    copy->has_payload = task->has_payload;
+    copy->submitted_us = now;
+    copy->qitem.priority = TASK_RECHECK_LEVEL;
+    copy->qitem.deadline_us = now + RECHECK_DEADLINE_US;
+    copy->qitem.seq = ++tasks->next_seq;
+    remember_tried(copy, peer->serial);
+    if (coord_task_queue(tasks, copy) != P2C2R_OK)
+        coord_task_end(tasks, copy, P2C2R_E_NOMEM, "coordinator out of memory", NULL, NULL, NULL);
+}
+
+/* Stop using every record of an identity the rechecks have quarantined: its running
+ * tasks go to other peers. */
+static void quarantine(coord_tasks *tasks, const char *identity)
+{
+    coord_peer *found[16];
+    size_t n = coord_peers_quarantine(tasks->peers, identity, found, 16);
+    const coord_rep_record *r =
+        coord_reputation_get(coord_peers_reputation(tasks->peers), identity);
+    log_warn("peer %s quarantined: outvoted in %" PRIu64 " recheck(s), agreed in %" PRIu64
+             " (reputation %d, below %d); it gets no task again, even if it reconnects",
+             identity, r ? r->disagreements : 0, r ? r->agreements : 0, r ? r->score : 0,
+             REPUTATION_FLOOR);
+    for (size_t i = 0; i < n && i < 16; i++) {
+        coord_peer *peer = found[i];
+        char why[160];
+        snprintf(why, sizeof why, "peer %s quarantined", peer->name);
+        while (peer->tasks) {
+            coord_task *task = peer->tasks;
+            coord_task_detach_running(tasks, task);
+            retry_or_end(tasks, task, P2C2R_E_PEERLOST, why, peer->serial);
+        }
+    }
+}
+
+/* A peer answered a recheck with a result of the right shape. */
+static void on_recheck_result(coord_tasks *tasks, coord_task *task, coord_peer *peer,
+                              const p2c2r_envelope *in, zmq_msg_t *out)
+{
+    coord_recheck_answer a = {peer->identity, peer->runtime, peer->simd, out};
+    coord_recheck_verdict v = {.outcome = COORD_RECHECK_UNDECIDED};
+    if (out && !coord_recheck_answered(task->check, peer->identity))
+        coord_recheck_add(tasks->recheck, task->check, &a, &v);
+    if (v.outcome == COORD_RECHECK_THIRD) {
+        remember_tried(task, peer->serial);
+        if (time_for_another(tasks, task, p2c2r__now_us()) &&
+            coord_peers_other_capable(tasks->peers, task->kind, task->mode, task->runtime,
+                                      task->tried, task->ntried) &&
+            coord_task_queue(tasks, task) == P2C2R_OK)
+            return;
+        coord_recheck_unsettled(tasks->recheck, task->check);
+    } else if (v.outcome == COORD_RECHECK_DECIDED) {
+        /* The cache may hold the outvoted first answer: the majority's replaces it. */
+        if (v.first_outvoted && in->frame)
+            coord_task_cache_result(tasks, task, in->frame, v.majority);
+        if (v.quarantined)
+            quarantine(tasks, v.outvoted);
+    }
+    coord_task_end(tasks, task, P2C2R_OK, "", NULL, NULL, NULL);
+}
+
 static void on_result(coord_tasks *tasks, coord_task *task, coord_peer *peer,
                       const p2c2r_envelope *in, zmq_msg_t *out, uint64_t now)
 {
@@ -322,8 +423,14 @@ static void on_result(coord_tasks *tasks, coord_task *task, coord_peer *peer,
             coord_peers_failure(tasks->peers, liar, now,
                                 "refused as bad an input another peer ran");
     }
-    if (out && in->frame)
+    if (task->check) {
+        on_recheck_result(tasks, task, peer, in, out);
+        return;
+    }
+    if (out && in->frame) {
         coord_task_cache_result(tasks, task, in->frame, out);
+        coord_attempt_maybe_recheck(tasks, task, peer, in->frame, out);
+    }
     coord_task_end(tasks, task, P2C2R_OK, "", in->frame, in->timing, out);
 }
 

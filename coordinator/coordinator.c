@@ -272,6 +272,7 @@ coordinator *coordinator_new(const coordinator_config *config, int *err)
         .max_client_tasks = config->max_client_tasks,
         .cache_bytes = (uint64_t)config->cache_mb << 20,
         .cache_shared = config->cache_shared,
+        .recheck_rate = config->recheck_rate,
         .max_attempts = config->max_attempts,
         .attempt_timeout_us = (uint64_t)config->attempt_timeout_ms * 1000u,
         .metrics = c->metrics,

@@ -32,6 +32,7 @@ typedef struct coordinator_config {
     uint32_t cache_mb;           /* bound of the result cache (0: none) */
     bool cache_shared;           /* one result cache for all clients (cache.h) */
     const char *metrics_address; /* HOST:PORT for /metrics and /status (NULL: none) */
+    double recheck_rate;         /* share of results checked on a second peer (recheck.h) */
 } coordinator_config;
 
 typedef struct coordinator coordinator;

@@ -9,6 +9,7 @@
 #include "common/cliopt.h"
 #include "common/log.h"
 #include "coordinator/coordinator.h"
+#include "coordinator/recheck.h"
 #include "p2c2r_error.h"
 
 #define PROGRAM "p2c2r-coordinator"
@@ -43,6 +44,10 @@ static void usage(FILE *out)
             "  --metrics HOST:PORT     serve Prometheus metrics on http://HOST:PORT/metrics\n"
             "                          and the cluster's status as JSON on /status, read by\n"
             "                          `p2c2r status` (default: off; a PORT of 0 picks one)\n"
+            "  --recheck-rate R        share of upscale results (0..1) run again on a peer of\n"
+            "                          another identity and compared; a third peer settles a\n"
+            "                          disagreement and peers outvoted too often are\n"
+            "                          quarantined; 0 turns it off (default 0.05)\n"
             "  --log-level LEVEL       error, warn, info or debug (default info)\n"
             "  -h, --help              show this help\n\n"
             "Once both sockets are bound it prints one line to stdout:\n"
@@ -67,6 +72,19 @@ static int parse_weights(const char *text, double w[4])
     return 0;
 }
 
+/* A share of tasks, 0..1. */
+static int parse_rate(const char *text, double *rate)
+{
+    double v;
+    char tail;
+    if (sscanf(text, "%lf%c", &v, &tail) != 1 || !(v >= 0 && v <= 1)) {
+        fprintf(stderr, PROGRAM ": --recheck-rate needs a number from 0 to 1, not '%s'\n", text);
+        return -1;
+    }
+    *rate = v;
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     coordinator_config config = {
@@ -81,6 +99,7 @@ int main(int argc, char **argv)
         .max_client_tasks = 1000,
         .score_weights = {0.4, 0.3, 0.2, 0.1},
         .cache_mb = 256,
+        .recheck_rate = RECHECK_DEFAULT_RATE,
     };
     int level = P2C2R_LOG_INFO;
     static const struct option options[] = {
@@ -97,6 +116,7 @@ int main(int argc, char **argv)
         {"cache-mb", required_argument, NULL, 'C'},
         {"cache-shared", no_argument, NULL, 'S'},
         {"metrics", required_argument, NULL, 'X'},
+        {"recheck-rate", required_argument, NULL, 'r'},
         {"log-level", required_argument, NULL, 'l'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -156,6 +176,10 @@ int main(int argc, char **argv)
             break;
         case 'X':
             config.metrics_address = optarg;
+            break;
+        case 'r':
+            if (parse_rate(optarg, &config.recheck_rate))
+                return 2;
             break;
         case 'l':
             if (p2c2r__cliopt_log_level(PROGRAM, optarg, &level))

@@ -111,6 +111,9 @@ static coord_peer *on_hello(coord_link *link, p2c2r_envelope_msg *msg, coord_pee
              peer->name, how, peer->slots, info->runtime, peer->ndevices ? " on " : "",
              peer->device, peer->cpu_cores, peer->simd[0] ? peer->simd : "?", info->n_kinds,
              info->n_modes, msg->env->load ? msg->env->load->n_running : (size_t)0);
+    if (coord_peers_set_identity(link->peers, peer, msg->user_id))
+        log_warn("peer %s (%s) is quarantined: registered, but given no task", peer->name,
+                 peer->identity);
     send_beat(link, peer);
     return peer;
 }

@@ -5,7 +5,9 @@
 #include "coordinator/peers.h"
 
 #include <czmq.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <xxhash.h>
 
 #include "common/clock.h"
@@ -14,13 +16,14 @@
 #include "p2c2r_formats.h"
 
 struct coord_peers {
-    zhashx_t *by_route;   /* hex(route) -> coord_peer*, owns the records */
-    zhashx_t *by_sender;  /* &peer->sender -> peer, for peers that sent one */
-    zhashx_t *by_serial;  /* &peer->serial -> peer */
-    coord_select *sel;    /* which peer runs a task */
-    coord_timers *timers; /* open breakers' cooldowns */
-    uint64_t serials;     /* last serial handed out */
-    uint64_t uses;        /* counter behind coord_peer_hist.uses */
+    zhashx_t *by_route;    /* hex(route) -> coord_peer*, owns the records */
+    zhashx_t *by_sender;   /* &peer->sender -> peer, for peers that sent one */
+    zhashx_t *by_serial;   /* &peer->serial -> peer */
+    coord_select *sel;     /* which peer runs a task */
+    coord_timers *timers;  /* open breakers' cooldowns */
+    coord_reputation *rep; /* what rechecks found of each identity */
+    uint64_t serials;      /* last serial handed out */
+    uint64_t uses;         /* counter behind coord_peer_hist.uses */
 };
 
 #define PEER_OF_TIMER(t) ((coord_peer *)((char *)(t)-offsetof(coord_peer, breaker_timer)))
@@ -44,8 +47,9 @@ coord_peers *coord_peers_new(const coord_select_weights *weights, uint64_t seed)
     peers->by_serial = p2c2r__idmap_new();
     peers->sel = coord_select_new(weights, seed);
     peers->timers = coord_timers_new();
+    peers->rep = coord_reputation_new();
     if (!peers->by_route || !peers->by_sender || !peers->by_serial || !peers->sel ||
-        !peers->timers) {
+        !peers->timers || !peers->rep) {
         coord_peers_destroy(&peers);
         return NULL;
     }
@@ -62,6 +66,7 @@ void coord_peers_destroy(coord_peers **peers)
     zhashx_destroy(&(*peers)->by_route);
     coord_select_destroy(&(*peers)->sel);
     coord_timers_destroy(&(*peers)->timers);
+    coord_reputation_destroy(&(*peers)->rep);
     free(*peers);
     *peers = NULL;
 }
@@ -93,8 +98,10 @@ static uint32_t busy(const coord_peer *p)
 static void refresh(coord_peers *peers, coord_peer *p, uint64_t now_us)
 {
     uint32_t allowed = coord_health_allowance(&p->health, p->name, p->slots, now_us);
+    if (p->quarantined)
+        allowed = 0;
     uint32_t room = allowed > busy(p) ? allowed - busy(p) : 0;
-    bool usable = coord_health_usable(&p->health, now_us);
+    bool usable = !p->quarantined && coord_health_usable(&p->health, now_us);
     bool proven = p->health.good > 0 && p->health.failures == 0;
     coord_select_update(peers->sel, p, room, allowed, usable, proven);
     /* An open breaker comes back by itself: wake up when its cooldown ends. */
@@ -106,6 +113,8 @@ static void refresh(coord_peers *peers, coord_peer *p, uint64_t now_us)
 
 uint32_t coord_peers_room(coord_peer *p, uint64_t now_us)
 {
+    if (p->quarantined)
+        return 0;
     uint32_t allowed = coord_health_allowance(&p->health, p->name, p->slots, now_us);
     return allowed > busy(p) ? allowed - busy(p) : 0;
 }
@@ -229,6 +238,39 @@ int coord_peers_set_info(coord_peers *peers, coord_peer *peer, const P2c2r__Wire
     coord_select_join(peers->sel, peer);
     refresh(peers, peer, now_us);
     return unknown;
+}
+
+/* ---- identity and reputation ------------------------------------------------------ */
+
+bool coord_peers_set_identity(coord_peers *peers, coord_peer *peer, const char *user_id)
+{
+    if (user_id && user_id[0])
+        snprintf(peer->identity, sizeof peer->identity, "key:%s", user_id);
+    else
+        snprintf(peer->identity, sizeof peer->identity, "name:%s", peer->name);
+    peer->quarantined = coord_reputation_quarantined(peers->rep, peer->identity);
+    refresh(peers, peer, p2c2r__now_us());
+    return peer->quarantined;
+}
+
+size_t coord_peers_quarantine(coord_peers *peers, const char *identity, coord_peer **out,
+                              size_t max)
+{
+    size_t n = 0;
+    for (coord_peer *p = zhashx_first(peers->by_route); p; p = zhashx_next(peers->by_route)) {
+        if (strcmp(p->identity, identity) != 0)
+            continue;
+        p->quarantined = true;
+        refresh(peers, p, p2c2r__now_us()); /* the index, not the hash */
+        if (n < max)
+            out[n++] = p;
+    }
+    return n;
+}
+
+coord_reputation *coord_peers_reputation(coord_peers *peers)
+{
+    return peers->rep;
 }
 
 /* ---- choice ------------------------------------------------------------------------- */

@@ -32,6 +32,7 @@
 #include "common/envelope.h"
 #include "common/task.h"
 #include "coordinator/health.h"
+#include "coordinator/reputation.h"
 #include "coordinator/select.h"
 #include "coordinator/timers.h"
 
@@ -65,23 +66,25 @@ typedef struct coord_peer {
     coord_peer_hist hist[COORD_PEER_HIST];  /* its service time per recent task class */
     uint64_t resident[COORD_PEER_RESIDENT]; /* hashes of the tables it holds */
     /* The rest. */
-    uint8_t route[P2C2R_ROUTE_MAX_BYTES]; /* ZeroMQ routing id on the peers socket */
-    size_t route_len;                     /* bytes in route */
-    uint64_t sender;                      /* the peer process's own id; 0 when it sent none */
-    char name[64];                        /* what the peer calls itself, for logs */
-    uint32_t kinds;                       /* bitmask of (1 << kind index) it runs */
-    uint32_t modes;                       /* bitmask of (1 << upscale mode) it runs */
-    int runtime;                          /* P2C2R_RUNTIME_CPU or P2C2R_RUNTIME_CUDA */
-    uint32_t slots;                       /* tasks it says it runs at once */
-    bool batches;                         /* it takes ASSIGN batches and CANCEL */
-    uint32_t cpu_cores;                   /* its CPU cores */
-    char simd[16];                        /* its CPU kernels' instruction set */
-    uint32_t ndevices;                    /* its GPUs */
-    char device[64];                      /* the first one's name ("" for none) */
-    uint64_t *zombies;                    /* ids of tasks given up on that it may still run */
-    coord_timer breaker_timer;            /* when its open breaker's cooldown ends */
-    uint64_t last_seen_us;                /* last message from it, coordinator clock */
-    struct coord_task *tasks;             /* its running tasks (list owned by tasks.c) */
+    uint8_t route[P2C2R_ROUTE_MAX_BYTES];   /* ZeroMQ routing id on the peers socket */
+    size_t route_len;                       /* bytes in route */
+    uint64_t sender;                        /* the peer process's own id; 0 when it sent none */
+    char name[64];                          /* what the peer calls itself, for logs */
+    char identity[REPUTATION_IDENTITY_MAX]; /* "key:" its ZAP User-Id, else "name:" its name */
+    bool quarantined;                       /* outvoted by rechecks too often: never used */
+    uint32_t kinds;                         /* bitmask of (1 << kind index) it runs */
+    uint32_t modes;                         /* bitmask of (1 << upscale mode) it runs */
+    int runtime;                            /* P2C2R_RUNTIME_CPU or P2C2R_RUNTIME_CUDA */
+    uint32_t slots;                         /* tasks it says it runs at once */
+    bool batches;                           /* it takes ASSIGN batches and CANCEL */
+    uint32_t cpu_cores;                     /* its CPU cores */
+    char simd[16];                          /* its CPU kernels' instruction set */
+    uint32_t ndevices;                      /* its GPUs */
+    char device[64];                        /* the first one's name ("" for none) */
+    uint64_t *zombies;                      /* ids of tasks given up on that it may still run */
+    coord_timer breaker_timer;              /* when its open breaker's cooldown ends */
+    uint64_t last_seen_us;                  /* last message from it, coordinator clock */
+    struct coord_task *tasks;               /* its running tasks (list owned by tasks.c) */
 } coord_peer;
 
 typedef struct coord_peers coord_peers;
@@ -110,6 +113,19 @@ void coord_peers_remove(coord_peers *peers, coord_peer **peer);
  * the cluster does not know (they are ignored). */
 int coord_peers_set_info(coord_peers *peers, coord_peer *peer, const P2c2r__Wire__PeerInfo *info,
                          uint64_t now_us);
+
+/* Set the identity its reputation is kept under (reputation.h): "key:" and the ZAP
+ * User-Id of its connection when user_id is not empty, else "name:" and its name (set by
+ * coord_peers_set_info() first). A quarantined identity leaves the peer registered but
+ * unused. Returns whether it is quarantined. */
+bool coord_peers_set_identity(coord_peers *peers, coord_peer *peer, const char *user_id);
+/* Quarantine every record of identity (already quarantined in the reputation table):
+ * they stay registered but get no task. Fills out[0..max) with them and returns how many
+ * there are. */
+size_t coord_peers_quarantine(coord_peers *peers, const char *identity, coord_peer **out,
+                              size_t max);
+/* The reputation table, owned by the registry: it outlives every peer record. */
+coord_reputation *coord_peers_reputation(coord_peers *peers);
 
 /* The hash by which a peer's resident table and a task's needed table are compared. */
 uint64_t coord_peers_table_hash(const char *name);

@@ -321,7 +321,7 @@ static coord_peer *pick_by_scan(coord_select *sel, const coord_select_task *t, c
         return best_proven; /* NULL: it waits for a proven peer to have room */
     if (best)
         return best;
-    return usable > t->avoided_usable ? NULL : best_avoided;
+    return t->avoid_strict || usable > t->avoided_usable ? NULL : best_avoided;
 }
 
 coord_peer *coord_select_pick(coord_select *sel, const coord_select_task *t)

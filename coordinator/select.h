@@ -19,7 +19,8 @@
  *
  * A task that already failed somewhere is placed by scanning its sets instead (the rare
  * path): it avoids the peers that failed it while another usable peer can run it, and
- * waits for a proven peer (good answers, no failure since) when one exists.
+ * waits for a proven peer (good answers, no failure since) when one exists. A recheck
+ * (recheck.h) avoids its peers strictly: it waits rather than go back to one of them.
  *
  * Not thread-safe: the coordinator's loop owns it.
  */
@@ -75,6 +76,7 @@ typedef struct coord_select_task {
     uint64_t plan_hash;       /* hash of the filter table it needs (0: none) */
     const uint64_t *avoid;    /* serials of the peers that failed it */
     size_t navoid;            /* entries in avoid */
+    bool avoid_strict;        /* never an avoided peer, even when no other can run it */
     uint32_t avoided_usable;  /* of them, usable peers in the task's sets */
     uint32_t avoided_proven;  /* of those, proven ones */
 } coord_select_task;

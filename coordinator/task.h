@@ -21,9 +21,14 @@
 #include "coordinator/estimate.h"
 #include "coordinator/params.h"
 #include "coordinator/queue.h"
+#include "coordinator/recheck.h"
 #include "coordinator/tasks.h"
 #include "coordinator/timers.h"
 #include "coordinator/verify.h"
+
+/* Queue levels: a client's priority p is level p + 1 (saturating), so that level 0, below
+ * every client's task, is the rechecks' (recheck.h). */
+#define TASK_RECHECK_LEVEL 0u
 
 /* A running task whose deadline passed is ended this long after it, so that a result
  * already on its way back is not thrown away for a few microseconds. */
@@ -84,6 +89,10 @@ typedef struct coord_task {
     coord_peer *peer;               /* RUNNING: its peer */
     struct coord_task *prev, *next; /* RUNNING: in peer->tasks; PARKED: in client->parked */
     task_answer *answer;            /* PARKED: what the client gets, owned; else NULL */
+    coord_recheck_job *check;       /* a recheck (recheck.h), owned: its answers so far. Such
+                                       a task is a client's task run again for no client: it
+                                       holds no bytes of the client's budget, is not in
+                                       by_key, and its end reaches no client */
 } coord_task;
 
 struct coord_tasks {
@@ -99,6 +108,7 @@ struct coord_tasks {
     zhashx_t *by_key;           /* &task->key -> task */
     coord_cache *cache;         /* results kept to answer the same task again */
     coord_admission *admission; /* estimated work queued and running, for admission */
+    coord_recheck *recheck;     /* which results are checked again, and the verdicts */
     uint64_t next_attempt;      /* last attempt id handed out */
     uint64_t next_seq;          /* arrival counter for the queue order */
     coord_tasks_stats stats;    /* counters */
@@ -133,5 +143,9 @@ void coord_task_cache_result(coord_tasks *tasks, coord_task *task, const P2c2r__
 /* A RUNNING task's attempt timer fired at now: the peer is charged when it had time
  * enough, and the task goes elsewhere or ends. */
 void coord_attempt_timed_out(coord_tasks *tasks, coord_task *task, uint64_t now);
+/* Peer answered task, a client's task, with a checked result: perhaps check it again
+ * (recheck.h) by queueing a copy of it. Before the task ends (its input is still there). */
+void coord_attempt_maybe_recheck(coord_tasks *tasks, const coord_task *task, coord_peer *peer,
+                                 const P2c2r__Wire__Frame *frame, const zmq_msg_t *output);
 
 #endif /* P2C2R_COORD_TASK_H */

@@ -139,6 +139,13 @@ void coord_task_end(coord_tasks *tasks, coord_task *task, int status, const char
                     const P2c2r__Wire__Frame *frame, const P2c2r__Wire__Timing *timing,
                     const zmq_msg_t *payload)
 {
+    if (task->check) {
+        /* A recheck ends with its verdict (OK) or without one; no client hears of it. */
+        coord_recheck_end(tasks->recheck, &task->check, status != P2C2R_OK);
+        task->state = TASK_DONE;
+        task_free(tasks, task);
+        return;
+    }
     task_answer answer = {.status = status, .detail = detail ? detail : ""};
     task_answer *a = &answer;
     zmq_msg_init(&a->payload);
@@ -379,7 +386,7 @@ void coord_tasks_admit(coord_tasks *tasks, coord_client *client, const p2c2r_env
     task->cls = coord_estimate_class(input.kind, env, input.size);
     describe_needs(task, env);
     task->submitted_us = now;
-    task->qitem.priority = env->priority;
+    task->qitem.priority = env->priority < UINT32_MAX ? env->priority + 1 : UINT32_MAX;
     task->qitem.deadline_us = now + env->deadline_us; /* bounded by task_validate() */
     task->qitem.seq = ++tasks->next_seq;
     zmq_msg_init(&task->payload);
@@ -526,8 +533,10 @@ coord_tasks *coord_tasks_new(const coord_tasks_config *config, coord_clients *cl
     tasks->estimates = coord_estimates_new();
     tasks->timers = coord_timers_new();
     tasks->admission = coord_admission_new();
+    tasks->recheck =
+        coord_recheck_new(config->recheck_rate, coord_peers_reputation(tasks->peers), 0);
     if (!tasks->queue || !tasks->running || !tasks->by_key || !tasks->verify || !tasks->estimates ||
-        !tasks->timers || !tasks->admission || !tasks->cache) {
+        !tasks->timers || !tasks->admission || !tasks->cache || !tasks->recheck) {
         coord_tasks_destroy(&tasks);
         return NULL;
     }
@@ -543,7 +552,7 @@ void coord_tasks_destroy(coord_tasks **tasks)
     if (!tasks || !*tasks)
         return;
     coord_tasks *t = *tasks;
-    if (t->queue && t->running && t->by_key && t->timers) {
+    if (t->queue && t->running && t->by_key && t->timers && t->recheck) {
         coord_tasks_drain(t, P2C2R_E_IO, "coordinator shutting down");
         log_info("%" PRIu64 " task(s) admitted: %" PRIu64 " ok, %" PRIu64 " failed, %" PRIu64
                  " retried attempt(s), %" PRIu64 " shed, %" PRIu64 " result(s) rejected, %" PRIu64
@@ -561,6 +570,14 @@ void coord_tasks_destroy(coord_tasks **tasks)
                 cs.hits, cs.misses, cs.stores, cs.evictions, cs.collisions, cs.entries, cs.bytes,
                 t->stats.cache_hits ? (double)t->stats.cache_hit_us / t->stats.cache_hits : 0.0);
         }
+        coord_recheck_stats r;
+        coord_recheck_stats_get(t->recheck, &r);
+        log_info("rechecks: %" PRIu64 " sampled, %" PRIu64 " skipped, %" PRIu64 " agreed, %" PRIu64
+                 " disagreed, %" PRIu64 " first answer(s) outvoted, %" PRIu64
+                 " second answer(s) outvoted, %" PRIu64 " undecided, %" PRIu64
+                 " abandoned; %" PRIu64 " peer identit(ies) quarantined",
+                 r.sampled, r.skipped, r.agreed, r.disagreed, r.overturned, r.upheld, r.undecided,
+                 r.abandoned, coord_reputation_quarantines(coord_peers_reputation(t->peers)));
     }
     zhashx_destroy(&t->running);
     zhashx_destroy(&t->by_key);
@@ -570,6 +587,7 @@ void coord_tasks_destroy(coord_tasks **tasks)
     coord_estimates_destroy(&t->estimates);
     coord_timers_destroy(&t->timers);
     coord_admission_destroy(&t->admission);
+    coord_recheck_destroy(&t->recheck);
     free(t);
     *tasks = NULL;
 }

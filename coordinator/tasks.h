@@ -44,6 +44,7 @@ typedef struct coord_tasks_config {
     uint64_t cache_bytes;          /* bound of the result cache (0: no cache) */
     bool cache_shared;             /* one cache for all clients, not one per client */
     struct coord_metrics *metrics; /* where tasks' ends and answers are counted (NULL: not) */
+    double recheck_rate;           /* share of results checked on a second peer (recheck.h) */
 } coord_tasks_config;
 
 typedef struct coord_tasks coord_tasks;

@@ -11,9 +11,15 @@
  *           an unknown codec, the input's own size, an unknown status code, an ERROR with
  *           status 0, a RESULT with an error status, a header that lies about the size
  *           (--variant K keeps to the K-th of them, 0..7)
+ *   forge   answers upscale tasks (JPEG in, JPEG out) with plausible wrong frames: the real
+ *           upscale, encoded as a real peer encodes it, with the top half of the luma
+ *           brightened — a valid JPEG of the right size, codec and layout, with the wrong
+ *           pixels. With --forge-every N only every N-th task is forged and the others
+ *           are answered honestly; it reports the same CPU kernels as a real peer here.
  * Its heartbeats carry no load report, as a peer written without one would send.
  *
  *   p2c2r-fakepeer --coordinator EP --mode MODE [--variant K] [--slots N] [--name NAME]
+ *                  [--forge-every N]
  *                  [--heartbeat-ms MS]
  * Prints "p2c2r-fakepeer ready" once connected; exits 0 on SIGTERM/SIGINT.
  */
@@ -28,9 +34,19 @@
 #include "common/clock.h"
 #include "common/envelope.h"
 #include "common/image.h"
+#include "common/jpegband.h"
 #include "common/random.h"
+#include "common/task.h"
+#include "common/upscale/upscale.h"
 
-typedef enum fake_mode { FAKE_SILENT, FAKE_FAIL, FAKE_BUSY, FAKE_LIAR, FAKE_WRONG } fake_mode;
+typedef enum fake_mode {
+    FAKE_SILENT,
+    FAKE_FAIL,
+    FAKE_BUSY,
+    FAKE_LIAR,
+    FAKE_WRONG,
+    FAKE_FORGE
+} fake_mode;
 
 #define WRONG_VARIANTS 8
 
@@ -43,16 +59,18 @@ static void on_signal(int sig)
 }
 
 typedef struct fake {
-    void *sock;          /* DEALER to the coordinator */
-    fake_mode mode;      /* how to misbehave */
-    const char *name;    /* for the coordinator's logs */
-    uint32_t slots;      /* what it claims */
-    uint64_t sender;     /* its random id */
-    uint64_t instance;   /* the coordinator's, last heard */
-    uint64_t last_hello; /* when it last said hello */
-    unsigned turn;       /* next wrong variant */
-    int variant;         /* the only wrong variant to use, or -1 for all in turn */
-    p2c2r_jpeg *jpeg;    /* to read input headers */
+    void *sock;           /* DEALER to the coordinator */
+    fake_mode mode;       /* how to misbehave */
+    const char *name;     /* for the coordinator's logs */
+    uint32_t slots;       /* what it claims */
+    uint64_t sender;      /* its random id */
+    uint64_t instance;    /* the coordinator's, last heard */
+    uint64_t last_hello;  /* when it last said hello */
+    unsigned turn;        /* next wrong variant */
+    int variant;          /* the only wrong variant to use, or -1 for all in turn */
+    p2c2r_jpeg *jpeg;     /* to read input headers */
+    uint32_t forge_every; /* forge: every how many tasks a frame is forged */
+    uint64_t answered;    /* forge: tasks answered */
 } fake;
 
 static void send_env(fake *f, p2c2r_envelope *env, const void *data, size_t size, bool payload)
@@ -76,6 +94,8 @@ static void hello(fake *f)
     info.slots = f->slots;
     info.cpu_cores = 1;
     info.runtime = "cpu";
+    if (f->mode == FAKE_FORGE) /* looks like any peer here */
+        info.simd = (char *)p2c2r__upscale_simd_name(p2c2r__upscale_simd());
     p2c2r_envelope env;
     p2c2r__envelope_init(&env, P2C2R__WIRE__MSG_TYPE__PEER_HELLO);
     env.peer = &info;
@@ -147,6 +167,78 @@ static void answer_wrong(fake *f, const p2c2r_envelope_msg *msg)
     }
 }
 
+/* The real upscale of a JPEG, as a peer computes and encodes it, brightened in the top
+ * half of its luma when forged. P2C2R_OK with *out malloc'd. */
+static int upscale(fake *f, const p2c2r_envelope *in, const void *input, size_t size, bool forged,
+                   uint8_t **out, size_t *out_size, p2c2r_image *dst)
+{
+    const P2c2r__Wire__UpscaleParams *up = in->upscale;
+    p2c2r_image src = {0};
+    const p2c2r_upscale_plan *plan = NULL;
+    p2c2r_mode mode = up->mode ? (p2c2r_mode)up->mode : P2C2R_MODE_FAST;
+    int rc = p2c2r__jpeg_decode(f->jpeg, input, size, &src);
+    if (rc == P2C2R_OK)
+        rc = p2c2r__upscale_plan_new(src.format, src.width, src.height, up->scale, mode, &plan);
+    uint32_t w = 0, h = 0;
+    if (rc == P2C2R_OK) {
+        p2c2r__upscale_plan_output(plan, &w, &h);
+        rc = p2c2r__image_alloc(dst, src.format, w, h);
+    }
+    if (rc == P2C2R_OK)
+        rc = p2c2r__upscale_image(plan, &src, dst, NULL, p2c2r__upscale_simd());
+    if (rc == P2C2R_OK && forged) {
+        p2c2r_plane *y = &dst->plane[0];
+        for (uint32_t r = 0; r < y->height / 2; r++)
+            for (uint32_t i = 0; i < y->width * y->channels; i++) {
+                uint8_t *v = &y->data[(size_t)r * y->stride + i];
+                *v = *v > 215 ? 255 : *v + 40;
+            }
+    }
+    int quality = up->jpeg_quality ? (int)up->jpeg_quality : (int)P2C2R_JPEG_QUALITY_DEF;
+    if (rc == P2C2R_OK)
+        rc = p2c2r__jpegband_encode(dst, quality, NULL, 1, NULL, out, out_size);
+    p2c2r__upscale_plan_destroy(&plan);
+    p2c2r__image_free(&src);
+    return rc;
+}
+
+/* An upscale task answered with the real frame, or every forge_every-th with a forged one. */
+static void answer_forged(fake *f, const p2c2r_envelope_msg *msg)
+{
+    const p2c2r_envelope *in = msg->env;
+    bool forged = ++f->answered % f->forge_every == 0;
+    if (!in->upscale || !in->frame || in->frame->codec != P2C2R__WIRE__CODEC__CODEC_JPEG ||
+        (in->upscale->output_codec &&
+         in->upscale->output_codec != P2C2R__WIRE__CODEC__CODEC_JPEG)) {
+        answer_error(f, in, P2C2R_E_UNSUPPORTED, "fake peer forges JPEG upscales only");
+        return;
+    }
+    p2c2r_image dst = {0};
+    uint8_t *data = NULL;
+    size_t size = 0;
+    int rc = upscale(f, in, zmq_msg_data((zmq_msg_t *)&msg->payload),
+                     zmq_msg_size((zmq_msg_t *)&msg->payload), forged, &data, &size, &dst);
+    if (rc != P2C2R_OK) {
+        answer_error(f, in, rc, "fake peer could not upscale");
+    } else {
+        P2c2r__Wire__Frame frame = P2C2R__WIRE__FRAME__INIT;
+        frame.codec = P2C2R__WIRE__CODEC__CODEC_JPEG;
+        frame.pixel_format = (P2c2r__Wire__PixelFormat)dst.format;
+        frame.width = dst.width;
+        frame.height = dst.height;
+        p2c2r_envelope env;
+        p2c2r__envelope_init(&env, P2C2R__WIRE__MSG_TYPE__RESULT);
+        env.instance = in->instance;
+        env.task_id = in->task_id;
+        env.frame = &frame;
+        send_env(f, &env, data, size, true);
+        if (forged)
+            fprintf(stderr, "p2c2r-fakepeer: forged frame for attempt %" PRIu64 "\n", in->task_id);
+    }
+    free(data);
+    p2c2r__image_free(&dst);
+}
+
 static void on_message(fake *f)
 {
     p2c2r_envelope_msg msg;
@@ -176,6 +268,9 @@ static void on_message(fake *f)
         case FAKE_WRONG:
             answer_wrong(f, &msg);
             break;
+        case FAKE_FORGE:
+            answer_forged(f, &msg);
+            break;
         }
     }
     p2c2r__envelope_msg_close(&msg);
@@ -184,16 +279,13 @@ static void on_message(fake *f)
 int main(int argc, char **argv)
 {
     const char *endpoint = NULL, *mode = NULL;
-    fake f = {.name = "fake-peer", .slots = 64, .variant = -1};
+    fake f = {.name = "fake-peer", .slots = 64, .variant = -1, .forge_every = 1};
     uint32_t heartbeat_ms = 100;
     static const struct option options[] = {
-        {"coordinator", required_argument, NULL, 'c'},
-        {"mode", required_argument, NULL, 'm'},
-        {"slots", required_argument, NULL, 's'},
-        {"name", required_argument, NULL, 'n'},
-        {"heartbeat-ms", required_argument, NULL, 'b'},
-        {"variant", required_argument, NULL, 'v'},
-        {NULL, 0, NULL, 0},
+        {"coordinator", required_argument, NULL, 'c'},  {"mode", required_argument, NULL, 'm'},
+        {"slots", required_argument, NULL, 's'},        {"name", required_argument, NULL, 'n'},
+        {"heartbeat-ms", required_argument, NULL, 'b'}, {"variant", required_argument, NULL, 'v'},
+        {"forge-every", required_argument, NULL, 'f'},  {NULL, 0, NULL, 0},
     };
     int opt;
     while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
@@ -209,17 +301,19 @@ int main(int argc, char **argv)
             heartbeat_ms = (uint32_t)atoi(optarg);
         else if (opt == 'v')
             f.variant = atoi(optarg) % WRONG_VARIANTS;
+        else if (opt == 'f')
+            f.forge_every = atoi(optarg) > 0 ? (uint32_t)atoi(optarg) : 1;
         else
             return 2;
     }
-    static const char *const modes[] = {"silent", "fail", "busy", "liar", "wrong"};
+    static const char *const modes[] = {"silent", "fail", "busy", "liar", "wrong", "forge"};
     int m = -1;
-    for (int i = 0; mode && i < 5; i++)
+    for (int i = 0; mode && i < 6; i++)
         if (strcmp(mode, modes[i]) == 0)
             m = i;
     if (!endpoint || m < 0) {
         fprintf(stderr, "usage: p2c2r-fakepeer --coordinator EP --mode "
-                        "silent|fail|busy|liar|wrong [--slots N] [--name NAME]\n");
+                        "silent|fail|busy|liar|wrong|forge [--slots N] [--name NAME]\n");
         return 2;
     }
     f.mode = (fake_mode)m;
