@@ -64,8 +64,7 @@ int p2c2r__envelope_decode(const void *data, size_t size, p2c2r_envelope **env)
     bool batchable = e->type == P2C2R__WIRE__MSG_TYPE__SUBMIT ||
                      e->type == P2C2R__WIRE__MSG_TYPE__ASSIGN ||
                      e->type == P2C2R__WIRE__MSG_TYPE__RESULT;
-    if (e->type <= P2C2R__WIRE__MSG_TYPE__MSG_TYPE_UNSPECIFIED ||
-        e->type > P2C2R_MSG_TYPE_LAST ||
+    if (e->type <= P2C2R__WIRE__MSG_TYPE__MSG_TYPE_UNSPECIFIED || e->type > P2C2R_MSG_TYPE_LAST ||
         (e->n_items && (!batchable || e->n_items > P2C2R_BATCH_MAX))) {
         p2c2r__wire__envelope__free_unpacked(e, NULL);
         return P2C2R_E_PROTOCOL;
@@ -154,6 +153,7 @@ int p2c2r__envelope_recv(void *sock, bool routed, int flags, p2c2r_envelope_msg 
     msg->env = NULL;
     msg->has_payload = false;
     msg->item_payloads = NULL;
+    msg->user_id[0] = '\0';
     zmq_msg_init(&msg->payload);
 
     zmq_msg_t part;
@@ -178,6 +178,10 @@ int p2c2r__envelope_recv(void *sock, bool routed, int flags, p2c2r_envelope_msg 
             rc = P2C2R_E_IO;
             goto done;
         }
+        /* Set by the coordinator's ZAP handler on every message of a CURVE connection. */
+        const char *user = zmq_msg_gets(&part, "User-Id");
+        if (user)
+            snprintf(msg->user_id, sizeof msg->user_id, "%s", user);
     }
     rc = p2c2r__envelope_decode(zmq_msg_data(&part), zmq_msg_size(&part), &msg->env);
     if (rc == P2C2R_OK && msg->env->n_items) {

@@ -21,6 +21,7 @@
 #include <stdint.h>
 #include <zmq.h>
 
+#include "common/curve.h"
 #include "p2c2r_error.h"
 #include "p2c2r_formats.h"
 #include "p2c2r.pb-c.h"
@@ -60,6 +61,8 @@ typedef struct p2c2r_envelope_msg {
     p2c2r_envelope *env;                  /* decoded frame 1; NULL if it failed to decode */
     zmq_msg_t payload;                    /* the payload frame (empty when has_payload false) */
     bool has_payload;                     /* whether a payload frame came */
+    p2c2r_curve_key user_id;              /* routed: the sender's CURVE public key, as the
+                                             ZAP handler named it (User-Id); "" without */
     zmq_msg_t *item_payloads;             /* a batch: the payload of each env->items entry
                                              (malloc'd), else NULL */
 } p2c2r_envelope_msg;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/cliopt.h"
+#include "common/curve.h"
 #include "common/log.h"
 #include "coordinator/coordinator.h"
 #include "p2c2r_error.h"
@@ -40,6 +41,12 @@ static void usage(FILE *out)
             "  --cache-shared          one result cache for all clients rather than one per\n"
             "                          client: more hits, but a client can tell from the\n"
             "                          speed of an answer that another sent the same frame\n"
+            "  --curve-secret FILE     the coordinator's secret key (p2c2r keygen): both\n"
+            "                          sockets become CurveZMQ servers and only keys on the\n"
+            "                          allowlists below get in (default: plain TCP)\n"
+            "  --allow-peers FILE      public keys that may register as peers, one a line\n"
+            "  --allow-clients FILE    public keys that may submit, one a line, each with\n"
+            "                          optional limits: KEY [priority=N] [queued-bytes=N[k|M|G]]\n"
             "  --log-level LEVEL       error, warn, info or debug (default info)\n"
             "  -h, --help              show this help\n\n"
             "Once both sockets are bound it prints one line to stdout:\n"
@@ -93,6 +100,9 @@ int main(int argc, char **argv)
         {"score-weights", required_argument, NULL, 'w'},
         {"cache-mb", required_argument, NULL, 'C'},
         {"cache-shared", no_argument, NULL, 'S'},
+        {"curve-secret", required_argument, NULL, 'K'},
+        {"allow-peers", required_argument, NULL, 'P'},
+        {"allow-clients", required_argument, NULL, 'L'},
         {"log-level", required_argument, NULL, 'l'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -150,6 +160,15 @@ int main(int argc, char **argv)
         case 'S':
             config.cache_shared = true;
             break;
+        case 'K':
+            config.curve_secret = optarg;
+            break;
+        case 'P':
+            config.allow_peers = optarg;
+            break;
+        case 'L':
+            config.allow_clients = optarg;
+            break;
         case 'l':
             if (p2c2r__cliopt_log_level(PROGRAM, optarg, &level))
                 return 2;
@@ -165,6 +184,16 @@ int main(int argc, char **argv)
     if (optind < argc) {
         fprintf(stderr, PROGRAM ": unexpected argument '%s'\n", argv[optind]);
         usage(stderr);
+        return 2;
+    }
+    if (!config.curve_secret != !config.allow_peers ||
+        !config.curve_secret != !config.allow_clients) {
+        fprintf(stderr, PROGRAM ": --curve-secret, --allow-peers and --allow-clients go "
+                                "together (an allowlist may be an empty file)\n");
+        return 2;
+    }
+    if (config.curve_secret && !p2c2r__curve_available()) {
+        fprintf(stderr, PROGRAM ": --curve-secret: %s\n", p2c2r__curve_missing());
         return 2;
     }
     p2c2r__log_init("coordinator", (enum p2c2r_log_level)level);

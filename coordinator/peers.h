@@ -69,6 +69,7 @@ typedef struct coord_peer {
     size_t route_len;                     /* bytes in route */
     uint64_t sender;                      /* the peer process's own id; 0 when it sent none */
     char name[64];                        /* what the peer calls itself, for logs */
+    p2c2r_curve_key identity;             /* its CURVE public key (ZAP User-Id); "" without */
     uint32_t kinds;                       /* bitmask of (1 << kind index) it runs */
     uint32_t modes;                       /* bitmask of (1 << upscale mode) it runs */
     int runtime;                          /* P2C2R_RUNTIME_CPU or P2C2R_RUNTIME_CUDA */
