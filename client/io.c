@@ -60,6 +60,8 @@ struct sdk_io {
     uint64_t next_timer; /* earliest time a timer pass has work (UINT64_MAX: none) */
     bool connected;      /* a connection to the coordinator is up */
     bool was_connected;  /* one was up before: a new one is a reconnect */
+    bool refused;        /* the last handshake failed: the coordinator refused our key, or
+                            we have the wrong key for it (CURVE) */
     uint64_t started_us; /* when the thread started */
     uint64_t retry_us;   /* when to try again sending jobs a connected DEALER refused
                             (its queue full, or the connection not yet attached); 0:
@@ -411,8 +413,12 @@ static void on_monitor(sdk_io *io)
                 go_local(io, list[i], SDK_WHY_UNREACHABLE);
             free(list);
         }
+    } else if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH ||
+               event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) {
+        io->refused = true; /* libzmq tries again; tasks end as unreachable, saying why */
     } else if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
         io->connected = true;
+        io->refused = false;
         bool again = io->was_connected;
         io->was_connected = true;
         /* A heartbeat at once: its answer says whether this is the same coordinator, and
@@ -462,7 +468,10 @@ static void on_timers(sdk_io *io, uint64_t now)
                 go_local(io, j, SDK_WHY_NO_ANSWER);
             }
         } else if (silent)
-            job_fail(io, j, P2C2R_E_COORDLOST, "no word from the coordinator: unreachable or down",
+            job_fail(io, j, P2C2R_E_COORDLOST,
+                     io->refused ? "the coordinator refused the connection: this client's key "
+                                   "is not allowed, or the coordinator key is wrong (CURVE)"
+                                 : "no word from the coordinator: unreachable or down",
                      SDK_WHY_UNREACHABLE);
         else
             job_fail(io, j, P2C2R_E_DEADLINE, "no answer from the cluster by the deadline",
@@ -656,9 +665,17 @@ static int setup(sdk_io *io)
     snprintf(name, sizeof name, "inproc://p2c2r-client-%p-monitor", (void *)io);
     /* Connected means the handshake is done: only then does the DEALER take messages. */
     if (zmq_socket_monitor(io->dealer, name,
-                           ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED) ||
+                           ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) ||
         zmq_connect(io->monitor, name) != 0)
         return P2C2R_E_IO;
+    if (io->cfg.curve_public[0]) {
+        int rc = p2c2r__curve_client_setup(io->dealer, io->cfg.curve_public, io->cfg.curve_secret,
+                                           io->cfg.coordinator_key);
+        if (rc != P2C2R_OK)
+            return rc;
+    }
     if (zmq_connect(io->dealer, io->cfg.endpoint) != 0)
         return errno == EINVAL || errno == EPROTONOSUPPORT ? P2C2R_E_INVAL /* malformed */
                                                            : P2C2R_E_IO;

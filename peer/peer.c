@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "common/clock.h"
+#include "common/curve.h"
 #include "common/envelope.h"
 #include "common/log.h"
 #include "common/random.h"
@@ -512,6 +513,15 @@ peer *peer_new(const peer_config *config, int *err)
     }
     zsock_set_linger(p->dealer, SHUTDOWN_LINGER_MS);
     zsock_set_maxmsgsize(p->dealer, (int)(P2C2R_PAYLOAD_MAX_BYTES + P2C2R_ENVELOPE_MAX_BYTES));
+    if (config->curve_public) {
+        rc = p2c2r__curve_client_setup(zsock_resolve(p->dealer), config->curve_public,
+                                       config->curve_secret, config->coordinator_key);
+        if (rc != P2C2R_OK) {
+            log_error("cannot set the CURVE keys: %s",
+                      rc == P2C2R_E_UNSUPPORTED ? p2c2r__curve_missing() : "malformed key");
+            goto fail;
+        }
+    }
     if (zsock_connect(p->dealer, "%s", config->coordinator) < 0) {
         log_error("cannot connect to %s: %s", config->coordinator, zmq_strerror(errno));
         rc = P2C2R_E_INVAL;
