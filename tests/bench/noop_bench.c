@@ -9,6 +9,9 @@
  * On two cores throughput follows CPU time, so the bench also prints each role's CPU per
  * task (client, broker or coordinator, worker or peer: utime + stime, kernel included).
  *
+ * The p2c2r run is made twice, over plain TCP and with CurveZMQ on every connection
+ * (coordinator/auth.h); the ratio of the two is the cost of encryption.
+ *
  * Figures are printed, never asserted: machines are noisy. The bench fails only when a
  * task fails, comes back twice or with the wrong bytes, or something cannot start. It
  * exits 77 (skip) when zmq_limit was not built. Every process it starts dies with it:
@@ -31,6 +34,7 @@
 #include <unistd.h>
 
 #include "cluster.h"
+#include "common/curve.h"
 #include "p2c2r.h"
 #include "testutil.h"
 
@@ -448,18 +452,86 @@ done:
     return rc;
 }
 
-/* Every case through a coordinator and one peer with a slot per task in flight. */
-static int run_p2c2r(figures *out, parts *out_parts)
+/* CurveZMQ keys for one run: the coordinator's, a peer's and a client's, and the
+ * allowlists that name them, in a directory of their own. */
+typedef struct bench_keys {
+    char dir[32];                                        /* holds the files below */
+    char path[5][64];                                    /* coord_secret, coord, peer_secret,
+                                                            peers.allow, clients.allow */
+    p2c2r_curve_key coord, client_public, client_secret; /* for the SDK */
+} bench_keys;
+
+static int make_keys(bench_keys *k)
+{
+    static const char *const names[5] = {"coord_secret", "coord", "peer_secret", "peers.allow",
+                                         "clients.allow"};
+    snprintf(k->dir, sizeof k->dir, "/tmp/p2c2r-bench-XXXXXX");
+    if (!mkdtemp(k->dir))
+        return -1;
+    for (int i = 0; i < 5; i++)
+        snprintf(k->path[i], sizeof k->path[i], "%s/%s", k->dir, names[i]);
+    char name[64], why[512] = "file not written";
+    p2c2r_curve_key peer, unused;
+    FILE *f;
+    for (int i = 0; i < 3; i++) {
+        snprintf(name, sizeof name, "%s/%s", k->dir, i == 0 ? "coord" : i == 1 ? "peer" : "client");
+        if (p2c2r__curve_keygen(name, why, sizeof why) ||
+            p2c2r__curve_load(name,
+                              i == 0   ? k->coord
+                              : i == 1 ? peer
+                                       : k->client_public,
+                              i == 2 ? k->client_secret : unused, why, sizeof why))
+            goto fail;
+    }
+    for (int i = 3; i < 5; i++) {
+        if (!(f = fopen(k->path[i], "w")))
+            goto fail;
+        fprintf(f, "%s\n", i == 3 ? peer : k->client_public);
+        fclose(f);
+    }
+    return 0;
+fail:
+    fprintf(stderr, "noop_bench: cannot make keys: %s\n", why);
+    return -1;
+}
+
+static void remove_keys(const bench_keys *k)
+{
+    char cmd[64];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", k->dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "noop_bench: cannot remove %s\n", k->dir);
+}
+
+/* Every case through a coordinator and one peer with a slot per task in flight; with
+ * curve, every connection is CurveZMQ (encrypted, keys checked by the coordinator). */
+static int run_p2c2r(figures *out, parts *out_parts, bool curve)
 {
     cluster cl;
     char slots[16];
     snprintf(slots, sizeof slots, "%d", WINDOW);
+    bench_keys k;
+    if (curve && make_keys(&k))
+        return -1;
     const char *const peer_args[] = {"--slots", slots, NULL};
-    if (cluster_start_coordinator(&cl, NULL) != 0 || cluster_add_peer(&cl, peer_args) < 0) {
+    const char *const curve_peer_args[] = {
+        "--slots", slots, "--curve-secret", k.path[2], "--coordinator-key", k.path[1], NULL};
+    const char *const coord_args[] = {
+        "--curve-secret", k.path[0], "--allow-peers", k.path[3], "--allow-clients",
+        k.path[4],        NULL};
+    if (cluster_start_coordinator(&cl, curve ? coord_args : NULL) != 0 ||
+        cluster_add_peer(&cl, curve ? curve_peer_args : peer_args) < 0) {
         cluster_stop(&cl);
+        if (curve)
+            remove_keys(&k);
         return -1;
     }
     p2c2r_client_config config = {.coordinator = cl.client_endpoint, .max_in_flight = WINDOW};
+    if (curve) {
+        config.curve_public_key = k.client_public;
+        config.curve_secret_key = k.client_secret;
+        config.coordinator_public_key = k.coord;
+    }
     int err = 0;
     p2c2r_client *client = p2c2r_client_new(&config, &err);
     int rc = -1;
@@ -478,6 +550,8 @@ static int run_p2c2r(figures *out, parts *out_parts)
 done:
     p2c2r_client_destroy(&client);
     cluster_stop(&cl);
+    if (curve)
+        remove_keys(&k);
     return rc;
 }
 
@@ -488,7 +562,8 @@ static double ratio(double a, double b)
     return b > 0 ? a / b : 0;
 }
 
-static void print_case(const bench_case *c, const figures *zl, const figures *p2, const parts *pp)
+static void print_case(const bench_case *c, const figures *zl, const figures *p2, const parts *pp,
+                       const figures *cz)
 {
     printf("\nnoop: %ld tasks of %zu B, window %d, 1 worker (zmq_limit) / 1 peer with %d slots "
            "(p2c2r)\n",
@@ -514,6 +589,24 @@ static void print_case(const bench_case *c, const figures *zl, const figures *p2
         printf("ratio p2c2r/zmq_limit: throughput=%.2f p50=%.1f p99=%.1f\n",
                ratio(p2->tasks_per_s, zl->tasks_per_s), ratio((double)p2->p50, (double)zl->p50),
                ratio((double)p2->p99, (double)zl->p99));
+    if (cz->ok) {
+        printf("p2c2r+CURVE: tasks_per_s=%.0f p50_us=%lu p99_us=%lu\n", cz->tasks_per_s, cz->p50,
+               cz->p99);
+        printf("p2c2r+CURVE CPU per task: SDK %.1f + coordinator %.1f + peer %.1f = %.1f us\n",
+               cz->cpu_us[0], cz->cpu_us[1], cz->cpu_us[2],
+               cz->cpu_us[0] + cz->cpu_us[1] + cz->cpu_us[2]);
+    }
+    if (cz->ok && p2->ok)
+        printf("ratio CURVE/plain (cost of encryption): throughput=%.2f p50=%.2f p99=%.2f "
+               "cpu=%.2f\n",
+               ratio(cz->tasks_per_s, p2->tasks_per_s), ratio((double)cz->p50, (double)p2->p50),
+               ratio((double)cz->p99, (double)p2->p99),
+               ratio(cz->cpu_us[0] + cz->cpu_us[1] + cz->cpu_us[2],
+                     p2->cpu_us[0] + p2->cpu_us[1] + p2->cpu_us[2]));
+    if (cz->ok && zl->ok)
+        printf("ratio p2c2r+CURVE/zmq_limit: throughput=%.2f p50=%.1f p99=%.1f\n",
+               ratio(cz->tasks_per_s, zl->tasks_per_s), ratio((double)cz->p50, (double)zl->p50),
+               ratio((double)cz->p99, (double)zl->p99));
 }
 
 int main(void)
@@ -529,12 +622,18 @@ int main(void)
     install_handlers();
     setvbuf(stdout, NULL, _IOLBF, 0);
 
-    figures zl[NCASES] = {0}, p2[NCASES] = {0};
-    parts pp[NCASES] = {0};
+    figures zl[NCASES] = {0}, p2[NCASES] = {0}, cz[NCASES] = {0};
+    parts pp[NCASES] = {0}, cp[NCASES] = {0};
     int zl_rc = run_zmq_limit(zl_bin, zl);
-    int p2_rc = run_p2c2r(p2, pp);
+    int p2_rc = run_p2c2r(p2, pp, false);
+    if (p2c2r__curve_available()) {
+        if (run_p2c2r(cz, cp, true) != 0)
+            p2_rc = -1;
+    } else {
+        printf("noop_bench: no CURVE figures: %s\n", p2c2r__curve_missing());
+    }
     for (size_t i = 0; i < NCASES; i++)
-        print_case(&cases[i], &zl[i], &p2[i], &pp[i]);
+        print_case(&cases[i], &zl[i], &p2[i], &pp[i], &cz[i]);
     if (zl_rc != 0 || p2_rc != 0) {
         printf("noop_bench: FAILED (%s)\n", zl_rc != 0 && p2_rc != 0 ? "zmq_limit and p2c2r"
                                             : zl_rc != 0             ? "zmq_limit"
