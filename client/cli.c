@@ -15,6 +15,7 @@
 #include "clikeys.h"
 #include "cliutil.h"
 #include "p2c2r.h"
+#include "status.h"
 #include "video.h"
 
 typedef struct cli_options {
@@ -38,6 +39,7 @@ static void usage(FILE *out)
         "Usage: p2c2r upscale [OPTIONS] FILE...\n"
         "       p2c2r video --size WxH --fps N [OPTIONS]   (p2c2r video --help)\n"
         "       p2c2r keygen [--out NAME]                  (p2c2r keygen --help)\n"
+        "       p2c2r status --metrics HOST:PORT [--json]  (p2c2r status --help)\n"
         "Upscale JPEG files through a P2C2R cluster and report throughput and latency.\n\n"
         "  --coordinator ENDPOINT  coordinator's clients endpoint (default tcp://127.0.0.1:7700)\n"
         "  --scale N               integer factor 1..8 (default 2)\n"
@@ -213,6 +215,8 @@ int main(int argc, char **argv)
         return cli_video_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "keygen") == 0)
         return cli_keygen_main(argc - 1, argv + 1);
+    if (strcmp(argv[1], "status") == 0)
+        return cli_status_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "upscale") != 0) {
         fprintf(stderr, "p2c2r: unknown command '%s'\n", argv[1]);
         usage(stderr);

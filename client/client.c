@@ -10,6 +10,7 @@
 #include <czmq.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,6 +23,7 @@
 #include "client/results.h"
 #include "common/clock.h"
 #include "common/curve.h"
+#include "common/envelope.h"
 #include "common/random.h"
 #include "common/task.h"
 #include "p2c2r.h"
@@ -165,38 +167,62 @@ static int validate(const sdk_job *j, size_t size, uint32_t deadline_ms)
     return p2c2r__task_validate(&w.env, size, &detail);
 }
 
+/* Put a checked job's payload in a buffer (copied, or lent). */
+static int take_payload(p2c2r_client *c, sdk_job *j, const void *data, size_t size,
+                        p2c2r_release_fn *release, void *release_arg)
+{
+    j->buf = release ? sdk_buf_lend(c->buffers, data, size, release, release_arg)
+                     : sdk_buf_get(c->buffers, size);
+    if (!j->buf)
+        return P2C2R_E_NOMEM;
+    if (!release && size)
+        memcpy(sdk_buf_data(j->buf), data, size);
+    return P2C2R_OK;
+}
+
+/* Hand n checked jobs with their payloads, window slots claimed, to the I/O thread: ids
+ * and the submit time are given here. On failure the jobs are freed, lent buffers are the
+ * caller's again (no release) and the slots are given back. */
+static int hand_over(p2c2r_client *c, sdk_job **jobs, size_t n, bool lent, uint64_t *task_ids)
+{
+    uint64_t now = p2c2r__now_us();
+    uint64_t first = atomic_fetch_add(&c->next_id, n) + 1;
+    for (size_t i = 0; i < n; i++) {
+        jobs[i]->submitted_us = now;
+        jobs[i]->id = first + i;
+    }
+    int rc = sdk_io_submit(c->io, jobs, n);
+    for (size_t i = 0; i < n; i++) {
+        if (rc == P2C2R_OK) {
+            task_ids[i] = first + i;
+            continue;
+        }
+        if (lent)
+            sdk_buf_lend_cancel(jobs[i]->buf);
+        sdk_results_unreserve(c->results);
+        sdk_job_free(&jobs[i]);
+    }
+    return rc;
+}
+
 /* Check, claim a window slot, put the payload in a buffer (copied, or lent) and hand the
  * job to the I/O thread. On failure nothing is kept and release never runs. */
 static int submit(p2c2r_client *c, sdk_job *j, const void *data, size_t size, uint32_t deadline_ms,
                   p2c2r_release_fn *release, void *release_arg, uint64_t *task_id)
 {
+    j->deadline_ms = deadline_ms;
     int rc = validate(j, size, deadline_ms);
     if (rc != P2C2R_OK)
         goto fail;
     rc = P2C2R_E_BUSY;
     if (!sdk_results_reserve(c->results))
         goto fail;
-    rc = P2C2R_E_NOMEM;
-    j->buf = release ? sdk_buf_lend(c->buffers, data, size, release, release_arg)
-                     : sdk_buf_get(c->buffers, size);
-    if (!j->buf)
-        goto unreserve;
-    if (!release && size)
-        memcpy(sdk_buf_data(j->buf), data, size);
-    j->deadline_ms = deadline_ms;
-    j->submitted_us = p2c2r__now_us();
-    j->id = atomic_fetch_add(&c->next_id, 1) + 1;
-    uint64_t id = j->id;
-    rc = sdk_io_submit(c->io, j);
+    rc = take_payload(c, j, data, size, release, release_arg);
     if (rc != P2C2R_OK) {
-        if (release)
-            sdk_buf_lend_cancel(j->buf); /* the buffer is the caller's again: no release */
-        goto unreserve;
+        sdk_results_unreserve(c->results);
+        goto fail;
     }
-    *task_id = id;
-    return P2C2R_OK;
-unreserve:
-    sdk_results_unreserve(c->results);
+    return hand_over(c, &j, 1, release != NULL, task_id);
 fail:
     sdk_job_free(&j);
     return rc;
@@ -216,18 +242,28 @@ static void resolve_desc(const p2c2r_client *c, const p2c2r_upscale_desc *in, p2
         d->mode = sdk_adapt_mode(c->adapt, d->mode);
 }
 
+/* A new upscale job for desc, not yet checked; NULL when out of memory. */
+static sdk_job *upscale_job(const p2c2r_client *c, const p2c2r_upscale_desc *desc)
+{
+    sdk_job *j = sdk_job_new(0, P2C2R_KIND_UPSCALE);
+    if (!j)
+        return NULL;
+    resolve_desc(c, desc, &j->desc);
+    j->flags = desc->flags;
+    j->may_run_local =
+        c->config.fallback == P2C2R_FALLBACK_LOCAL && desc->runtime != P2C2R_RUNTIME_CUDA;
+    return j;
+}
+
 static int submit_upscale(p2c2r_client *c, const p2c2r_upscale_desc *desc, const void *data,
                           size_t size, p2c2r_release_fn *release, void *release_arg,
                           uint64_t *task_id)
 {
     if (!c || !desc || !task_id || (size && !data))
         return P2C2R_E_INVAL;
-    sdk_job *j = sdk_job_new(0, P2C2R_KIND_UPSCALE);
+    sdk_job *j = upscale_job(c, desc);
     if (!j)
         return P2C2R_E_NOMEM;
-    resolve_desc(c, desc, &j->desc);
-    j->may_run_local =
-        c->config.fallback == P2C2R_FALLBACK_LOCAL && desc->runtime != P2C2R_RUNTIME_CUDA;
     return submit(c, j, data, size, desc->deadline_ms, release, release_arg, task_id);
 }
 
@@ -268,6 +304,69 @@ int p2c2r_submit_sleep(p2c2r_client *c, uint32_t sleep_ms, const void *data, siz
                        uint32_t deadline_ms, uint64_t *task_id)
 {
     return submit_other(c, P2C2R_KIND_SLEEP, sleep_ms, data, size, deadline_ms, task_id);
+}
+
+/* The job for one task of a batch, checked; NULL with *rc set when it cannot be. */
+static sdk_job *batch_job(const p2c2r_client *c, const p2c2r_task *t, int *rc)
+{
+    *rc = P2C2R_E_INVAL;
+    if (t->size && !t->data)
+        return NULL;
+    sdk_job *j = NULL;
+    if (t->kind == P2C2R_TASK_UPSCALE && t->upscale) {
+        j = upscale_job(c, t->upscale);
+    } else if (t->kind == P2C2R_TASK_NOOP || t->kind == P2C2R_TASK_SLEEP) {
+        j = sdk_job_new(0, t->kind == P2C2R_TASK_NOOP ? P2C2R_KIND_NOOP : P2C2R_KIND_SLEEP);
+        if (j) {
+            j->sleep_ms = t->kind == P2C2R_TASK_SLEEP ? t->sleep_ms : 0;
+            j->flags = t->flags;
+            j->deadline_ms = t->deadline_ms;
+        }
+    } else {
+        return NULL;
+    }
+    if (!j) {
+        *rc = P2C2R_E_NOMEM;
+        return NULL;
+    }
+    if (j->kind == P2C2R_KIND_UPSCALE)
+        j->deadline_ms = t->upscale->deadline_ms;
+    *rc = validate(j, t->size, j->deadline_ms);
+    if (*rc != P2C2R_OK)
+        sdk_job_free(&j);
+    return j;
+}
+
+int p2c2r_submit_batch(p2c2r_client *c, const p2c2r_task *tasks, size_t n, uint64_t *task_ids)
+{
+    if (!c || !tasks || !task_ids || n == 0 || n > P2C2R_BATCH_MAX)
+        return P2C2R_E_INVAL;
+    sdk_job *jobs[P2C2R_BATCH_MAX] = {0};
+    size_t made = 0, reserved = 0;
+    int rc = P2C2R_OK;
+    while (made < n && (jobs[made] = batch_job(c, &tasks[made], &rc)))
+        made++;
+    while (rc == P2C2R_OK && reserved < n && sdk_results_reserve(c->results))
+        reserved++;
+    if (rc == P2C2R_OK && reserved < n)
+        rc = P2C2R_E_BUSY;
+    for (size_t i = 0; rc == P2C2R_OK && i < n; i++)
+        rc = take_payload(c, jobs[i], tasks[i].data, tasks[i].size, NULL, NULL);
+    if (rc == P2C2R_OK)
+        return hand_over(c, jobs, n, false, task_ids);
+    while (reserved--)
+        sdk_results_unreserve(c->results);
+    for (size_t i = 0; i < made; i++)
+        sdk_job_free(&jobs[i]);
+    return rc;
+}
+
+int p2c2r_cancel(p2c2r_client *c, uint64_t task_id)
+{
+    if (!c || task_id == 0 || task_id > atomic_load(&c->next_id))
+        return P2C2R_E_INVAL;
+    sdk_io_cancel(c->io, task_id);
+    return P2C2R_OK;
 }
 
 int p2c2r_poll(p2c2r_client *c, int timeout_ms, p2c2r_result **result)

@@ -54,23 +54,28 @@ static void wake(sdk_inbox *in)
         return;
 }
 
-int sdk_inbox_push(sdk_inbox *in, sdk_job *job)
+int sdk_inbox_push_chain(sdk_inbox *in, sdk_job *first, sdk_job *last)
 {
     pthread_mutex_lock(&in->lock);
-    if (job->op == SDK_OP_SUBMIT && in->closed) {
+    if (first->op != SDK_OP_LOCAL_DONE && in->closed) {
         int code = in->closed;
         pthread_mutex_unlock(&in->lock);
         return code;
     }
-    job->next = NULL;
+    last->next = NULL;
     if (in->tail)
-        in->tail->next = job;
+        in->tail->next = first;
     else
-        in->head = job;
-    in->tail = job;
+        in->head = first;
+    in->tail = last;
     pthread_mutex_unlock(&in->lock);
     wake(in);
     return P2C2R_OK;
+}
+
+int sdk_inbox_push(sdk_inbox *in, sdk_job *job)
+{
+    return sdk_inbox_push_chain(in, job, job);
 }
 
 void sdk_inbox_close(sdk_inbox *in, int code)

@@ -25,9 +25,13 @@ void sdk_inbox_destroy(sdk_inbox **inbox);
 /* The file descriptor to poll for input (readable when something was pushed or asked). */
 int sdk_inbox_fd(const sdk_inbox *inbox);
 
-/* Hand over a job (job->op says why). A new job (SDK_OP_SUBMIT) is refused with the
- * inbox's close code once it is closed; a job handed back is always taken. */
+/* Hand over a job (job->op says why). A new job (SDK_OP_SUBMIT) or a cancel request is
+ * refused with the inbox's close code once it is closed; a job handed back is always
+ * taken. */
 int sdk_inbox_push(sdk_inbox *inbox, sdk_job *job);
+/* The same for jobs first..last, linked by next and all with the same op, handed over at
+ * once: the I/O thread takes them together. */
+int sdk_inbox_push_chain(sdk_inbox *inbox, sdk_job *first, sdk_job *last);
 /* Refuse new jobs from now on with code. */
 void sdk_inbox_close(sdk_inbox *inbox, int code);
 

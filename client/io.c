@@ -1,11 +1,4 @@
-/* io: see io.h.
- *
- * The DEALER has ZMQ_IMMEDIATE set: while no connection to the coordinator is up, a send
- * fails at once instead of queueing. A SUBMIT queued in a dead connection would reach a
- * coordinator that comes back seconds later with a deadline counted from when it was
- * queued; failing instead tells the I/O thread, there and then, that the cluster cannot
- * take the job (the fallback takes it, or it waits and goes on the next connect).
- */
+/* io: see io.h. */
 #include "client/io.h"
 
 #include <czmq.h> /* zhashx, for the job table */
@@ -17,15 +10,12 @@
 
 #include "client/inbox.h"
 #include "client/local.h"
+#include "client/wire.h"
 #include "common/clock.h"
 #include "common/idmap.h"
 #include "common/image.h"
 #include "common/task.h"
 
-/* Reconnects start quickly and back off to half a second, so a restarted coordinator is
- * found well within a second. */
-#define RECONNECT_IVL_MS              100
-#define RECONNECT_IVL_MAX_MS          500
 /* Liveness: heartbeats while jobs are in flight, and how long a silence means "gone". */
 #define HEARTBEAT_US                  (250ull * 1000u)
 #define LIVENESS_US                   (1000ull * 1000u)
@@ -43,6 +33,7 @@ struct sdk_io {
     sdk_io_config cfg;          /* settings; endpoint points to our copy */
     sdk_inbox *inbox;           /* jobs and requests from other threads */
     sdk_local *local;           /* the fallback, or NULL */
+    sdk_outbox *outbox;         /* SUBMITs being put together */
     pthread_t thread;           /* runs io_main */
     bool started;               /* thread must be joined */
     pthread_mutex_t start_lock; /* guards start_rc and start_done */
@@ -117,7 +108,7 @@ static void job_forget(sdk_io *io, sdk_job *j)
 static bool slow_error(int status)
 {
     return status != P2C2R_E_BADINPUT && status != P2C2R_E_INVAL && status != P2C2R_E_UNSUPPORTED &&
-           status != P2C2R_E_TOOBIG;
+           status != P2C2R_E_TOOBIG && status != P2C2R_E_CANCELLED;
 }
 
 /* Deliver r as the job's one result. */
@@ -189,41 +180,6 @@ static void job_fail(sdk_io *io, sdk_job *j, int status, const char *detail, sdk
 
 /* ---- sending --------------------------------------------------------------------------- */
 
-/* Send a job's SUBMIT with the time left now. P2C2R_E_BUSY when no connection is up (or
- * the socket's queue is full), P2C2R_E_NOMEM or P2C2R_E_IO. */
-static int send_job(sdk_io *io, sdk_job *j, uint64_t now)
-{
-    if (!j->has_payload) {
-        size_t size = sdk_buf_size(j->buf);
-        if (size && zmq_msg_init_data(&j->payload, sdk_buf_data(j->buf), size, sdk_buf_zmq_free,
-                                      sdk_buf_ref(j->buf)) != 0) {
-            sdk_buf *extra = j->buf;
-            sdk_buf_unref(&extra); /* the reference taken for ZeroMQ */
-            zmq_msg_init(&j->payload);
-            return P2C2R_E_NOMEM;
-        }
-        j->has_payload = true;
-    }
-    sdk_job_wire w;
-    sdk_job_wire_fill(j, j->deadline_us > now ? j->deadline_us - now : 1, io->cfg.session, &w);
-    zmq_msg_t env, payload;
-    int rc = p2c2r__envelope_encode(&w.env, &env);
-    if (rc != P2C2R_OK)
-        return rc;
-    zmq_msg_init(&payload);
-    zmq_msg_copy(&payload, &j->payload);
-    int sent = zmq_msg_send(&env, dealer_of(io), ZMQ_DONTWAIT | ZMQ_SNDMORE);
-    if (sent >= 0)
-        sent = zmq_msg_send(&payload, dealer_of(io), ZMQ_DONTWAIT);
-    int why = errno;
-    zmq_msg_close(&env);
-    zmq_msg_close(&payload);
-    if (sent < 0)
-        return why == EAGAIN ? P2C2R_E_BUSY : P2C2R_E_IO;
-    j->sent = true;
-    return P2C2R_OK;
-}
-
 /* When a job waiting for the cluster needs looking at next. */
 static uint64_t job_due(const sdk_io *io, const sdk_job *j, bool silent)
 {
@@ -240,30 +196,84 @@ static uint64_t job_due(const sdk_io *io, const sdk_job *j, bool silent)
     return due;
 }
 
-/* Send a job that waits for the cluster, or hand it to the fallback when the cluster
- * cannot take it now. */
-static void dispatch(sdk_io *io, sdk_job *j, uint64_t now)
+/* What follows a job's SUBMIT sent (rc P2C2R_OK) or refused. */
+static void after_send(sdk_io *io, sdk_job *j, int rc, uint64_t now)
 {
     bool local = io->local && j->may_run_local;
-    if (local && unreachable(io, now)) {
+    if (rc == P2C2R_OK) {
+        j->sent = true;
+    } else if (rc == P2C2R_E_BUSY && local && unreachable(io, now)) {
         go_local(io, j, SDK_WHY_UNREACHABLE);
         return;
-    }
-    int rc = send_job(io, j, now);
-    if (rc == P2C2R_E_BUSY && local && unreachable(io, now)) {
-        go_local(io, j, SDK_WHY_UNREACHABLE);
-        return;
-    }
-    if (rc != P2C2R_OK && rc != P2C2R_E_BUSY) {
+    } else if (rc != P2C2R_E_BUSY) {
         job_fail(io, j, rc, "cannot queue the task towards the coordinator", SDK_WHY_ERROR);
         return;
-    }
-    /* BUSY: it goes on the next connect, or in a moment if connected. */
-    if (rc == P2C2R_E_BUSY && io->connected && !io->retry_us) {
+    } else if (io->connected && !io->retry_us) {
+        /* BUSY: it goes on the next connect, or in a moment if connected. */
         io->retry_us = now + RETRY_SEND_US;
         schedule(io, io->retry_us);
     }
     schedule(io, job_due(io, j, unreachable(io, now)));
+}
+
+/* Send the SUBMITs the outbox holds, as one message. */
+static void flush(sdk_io *io, uint64_t now)
+{
+    sdk_job **jobs;
+    size_t n = sdk_outbox_jobs(io->outbox, &jobs);
+    if (!n)
+        return;
+    int rc = sdk_outbox_send(io->outbox, dealer_of(io));
+    for (size_t i = 0; i < n; i++)
+        after_send(io, jobs[i], rc, now);
+}
+
+/* Send a job that waits for the cluster (through the outbox: the caller flushes it), or
+ * hand it to the fallback when the cluster cannot take it now. */
+static void dispatch(sdk_io *io, sdk_job *j, uint64_t now)
+{
+    if (io->local && j->may_run_local && unreachable(io, now)) {
+        go_local(io, j, SDK_WHY_UNREACHABLE);
+        return;
+    }
+    if (!sdk_outbox_fits(io->outbox, j))
+        flush(io, now);
+    int rc = sdk_outbox_add(io->outbox, j, now, io->cfg.session);
+    if (rc != P2C2R_OK)
+        job_fail(io, j, rc, "cannot queue the task towards the coordinator", SDK_WHY_ERROR);
+}
+
+static int by_id(const void *a, const void *b)
+{
+    uint64_t x = (*(sdk_job *const *)a)->id, y = (*(sdk_job *const *)b)->id;
+    return x < y ? -1 : x > y;
+}
+
+/* Which jobs jobs_where() picks. */
+typedef enum job_pick {
+    PICK_ALL,       /* every job in the table */
+    PICK_UNSENT,    /* waiting for the cluster, never sent */
+    PICK_CLUSTER,   /* waiting for the cluster */
+    PICK_LOCALABLE, /* waiting for the cluster, and may run locally */
+} job_pick;
+
+/* The jobs picked, oldest first, in a list the caller frees: ending or handing over a job
+ * may change the table, so callers walk a copy. NULL when out of memory; *n their number. */
+static sdk_job **jobs_where(sdk_io *io, job_pick pick, size_t *n)
+{
+    size_t cap = zhashx_size(io->jobs);
+    sdk_job **list = malloc((cap ? cap : 1) * sizeof *list);
+    *n = 0;
+    for (sdk_job *j = zhashx_first(io->jobs); j && list; j = zhashx_next(io->jobs)) {
+        bool cluster = j->state == SDK_JOB_CLUSTER;
+        if (pick == PICK_ALL || (pick == PICK_CLUSTER && cluster) ||
+            (pick == PICK_UNSENT && cluster && !j->sent) ||
+            (pick == PICK_LOCALABLE && cluster && j->may_run_local))
+            list[(*n)++] = j;
+    }
+    if (list)
+        qsort(list, *n, sizeof *list, by_id);
+    return list;
 }
 
 /* Send every job waiting for the cluster again (all: after a restart or a reconnect; or only
@@ -271,12 +281,8 @@ static void dispatch(sdk_io *io, sdk_job *j, uint64_t now)
 static void resend(sdk_io *io, bool all, const char *why)
 {
     uint64_t now = p2c2r__now_us();
-    /* Ending a job may remove it from the table: walk a copy first. */
-    size_t n = 0, cap = zhashx_size(io->jobs);
-    sdk_job **list = malloc((cap ? cap : 1) * sizeof *list);
-    for (sdk_job *j = zhashx_first(io->jobs); j && list; j = zhashx_next(io->jobs))
-        if (j->state == SDK_JOB_CLUSTER && (all || !j->sent))
-            list[n++] = j;
+    size_t n;
+    sdk_job **list = jobs_where(io, all ? PICK_CLUSTER : PICK_UNSENT, &n);
     if (!list) {
         io->next_timer = now; /* out of memory: the timers will end them */
         return;
@@ -290,6 +296,7 @@ static void resend(sdk_io *io, bool all, const char *why)
         else
             job_fail(io, j, P2C2R_E_COORDLOST, detail, SDK_WHY_UNREACHABLE);
     }
+    flush(io, now);
     free(list);
 }
 
@@ -306,33 +313,38 @@ static void heard(sdk_io *io, uint64_t instance)
         resend(io, true, "the coordinator restarted and lost the task");
 }
 
-/* The result a RESULT or ERROR envelope carries (NULL when out of memory). */
-static p2c2r_result *answer_result(p2c2r_envelope_msg *msg)
+/* One answer: a RESULT or ERROR, or one item of a RESULT batch, with its payload. */
+static void on_one_answer(sdk_io *io, const p2c2r_envelope *env, zmq_msg_t *payload)
 {
-    const p2c2r_envelope *env = msg->env;
+    sdk_job *j = zhashx_lookup(io->jobs, &env->task_id);
+    if (!j || j->answered) {
+        sdk_results_dropped(io->cfg.results); /* forgotten: its one result was given */
+        return;
+    }
+    uint64_t now = p2c2r__now_us();
     bool ok = env->type == P2C2R__WIRE__MSG_TYPE__RESULT;
-    p2c2r_result *r = sdk_result_new(env->task_id, ok ? P2C2R_OK : env->status, env->detail);
-    if (!r)
-        return NULL;
-    if (!ok && r->status == P2C2R_OK)
-        r->status = P2C2R_E_PROTOCOL; /* an ERROR must carry a code */
-    r->source = ok ? P2C2R_SOURCE_CLUSTER : P2C2R_SOURCE_NONE;
-    if (env->frame) {
-        r->codec = (p2c2r_codec)env->frame->codec;
-        r->format = (p2c2r_pixel_format)env->frame->pixel_format;
-        r->width = env->frame->width;
-        r->height = env->frame->height;
+    j->answered = true;
+    if (ok)
+        sdk_learn_add(io->cfg.learn, &j->key, false, now - j->submitted_us, now <= j->deadline_us);
+    if (j->state == SDK_JOB_ENDED) {
+        if (!j->cancelled) /* a cancelled task's answer is expected, not dropped */
+            sdk_results_dropped(io->cfg.results);
+        if (job_done_with(j, now))
+            job_forget(io, j);
+        return;
     }
-    if (env->timing) {
-        r->timings.queue_us = env->timing->queue_us;
-        r->timings.peer_us = env->timing->peer_us;
-        r->timings.decode_us = env->timing->decode_us;
-        r->timings.compute_us = env->timing->compute_us;
-        r->timings.encode_us = env->timing->encode_us;
+    if (!ok && j->state == SDK_JOB_LOCAL)
+        return; /* the fallback is on it */
+    if (!ok) {
+        int status = env->status ? env->status : P2C2R_E_PROTOCOL;
+        job_fail(io, j, status, env->detail, SDK_WHY_ERROR);
+        return;
     }
-    if (ok && msg->has_payload)
-        zmq_msg_move(&r->payload, &msg->payload);
-    return r;
+    p2c2r_result *r = sdk_answer_result(env, payload);
+    if (r)
+        job_end(io, j, r);
+    else
+        job_fail(io, j, P2C2R_E_NOMEM, "client out of memory", SDK_WHY_ERROR);
 }
 
 static void on_answer(sdk_io *io)
@@ -344,34 +356,15 @@ static void on_answer(sdk_io *io)
     heard(io, env->instance);
     if (env->type == P2C2R__WIRE__MSG_TYPE__HEARTBEAT)
         goto done;
-    sdk_job *j = zhashx_lookup(io->jobs, &env->task_id);
-    if (!j || j->answered) {
-        sdk_results_dropped(io->cfg.results); /* forgotten: its one result was given */
+    if (env->type == P2C2R__WIRE__MSG_TYPE__RESULT && env->n_items) {
+        for (size_t i = 0; i < env->n_items; i++) {
+            p2c2r_envelope item;
+            p2c2r__envelope_item_view(env, i, &item);
+            on_one_answer(io, &item, &msg.item_payloads[i]);
+        }
         goto done;
     }
-    uint64_t now = p2c2r__now_us();
-    bool ok = env->type == P2C2R__WIRE__MSG_TYPE__RESULT;
-    j->answered = true;
-    if (ok)
-        sdk_learn_add(io->cfg.learn, &j->key, false, now - j->submitted_us, now <= j->deadline_us);
-    if (j->state == SDK_JOB_ENDED) {
-        sdk_results_dropped(io->cfg.results);
-        if (job_done_with(j, now))
-            job_forget(io, j);
-        goto done;
-    }
-    if (!ok && j->state == SDK_JOB_LOCAL)
-        goto done; /* the fallback is on it */
-    if (!ok) {
-        int status = env->status ? env->status : P2C2R_E_PROTOCOL;
-        job_fail(io, j, status, env->detail, SDK_WHY_ERROR);
-        goto done;
-    }
-    p2c2r_result *r = answer_result(&msg);
-    if (r)
-        job_end(io, j, r);
-    else
-        job_fail(io, j, P2C2R_E_NOMEM, "client out of memory", SDK_WHY_ERROR);
+    on_one_answer(io, env, msg.has_payload ? &msg.payload : NULL);
 done:
     p2c2r__envelope_msg_close(&msg);
 }
@@ -381,6 +374,7 @@ static void send_heartbeat(sdk_io *io)
     p2c2r_envelope beat;
     p2c2r__envelope_init(&beat, P2C2R__WIRE__MSG_TYPE__HEARTBEAT);
     beat.sender = io->cfg.session;
+    beat.batches = true; /* answers may come in RESULT batches */
     p2c2r__envelope_send(dealer_of(io), NULL, 0, &beat, NULL, ZMQ_DONTWAIT);
     io->next_beat = p2c2r__now_us() + HEARTBEAT_US;
 }
@@ -404,12 +398,9 @@ static void on_monitor(sdk_io *io)
         /* Frames in flight in the connection are lost unless it comes back at once; the
          * fallback does not wait to find out. */
         if (io->local) {
-            size_t n = 0, cap = zhashx_size(io->jobs);
-            sdk_job **list = malloc((cap ? cap : 1) * sizeof *list);
-            for (sdk_job *j = zhashx_first(io->jobs); j && list; j = zhashx_next(io->jobs))
-                if (j->state == SDK_JOB_CLUSTER && j->may_run_local)
-                    list[n++] = j;
-            for (size_t i = 0; i < n; i++)
+            size_t n;
+            sdk_job **list = jobs_where(io, PICK_LOCALABLE, &n);
+            for (size_t i = 0; list && i < n; i++)
                 go_local(io, list[i], SDK_WHY_UNREACHABLE);
             free(list);
         }
@@ -569,6 +560,19 @@ static void on_submit(sdk_io *io, sdk_job *j, uint64_t now)
         dispatch(io, j, now);
 }
 
+/* p2c2r_cancel(): end the job now unless it has ended, and tell the coordinator. */
+static void on_cancel(sdk_io *io, sdk_job *request)
+{
+    sdk_job *j = zhashx_lookup(io->jobs, &request->id);
+    sdk_job_free(&request);
+    if (!j || j->state == SDK_JOB_ENDED)
+        return; /* ended already: its one result stands */
+    if (j->sent && !j->answered && io->dealer)
+        sdk_send_cancel(dealer_of(io), j->id, io->cfg.session); /* lost: the task just runs */
+    j->cancelled = true;
+    job_end_error(io, j, P2C2R_E_CANCELLED, "cancelled by the client");
+}
+
 /* The fallback handed a job back, run or not. */
 static void on_local_done(sdk_io *io, sdk_job *j)
 {
@@ -621,69 +625,28 @@ static void job_destructor(void **item)
     *item = NULL;
 }
 
-static int set_int(void *sock, int option, int value)
-{
-    return zmq_setsockopt(sock, option, &value, sizeof value);
-}
-
-/* The ZeroMQ context every client of the process shares, made with the first. The SDK's
- * own rather than CZMQ's process-wide one: a game that also uses CZMQ and shuts it down
- * (zsys_shutdown() closes every socket it knows) cannot pull the clients' sockets away,
- * and a socket that cannot be made (no file descriptors left) is an error returned here,
- * where CZMQ's constructors abort. One context, not one per client: libzmq aborts when a
- * new context cannot start its threads, and a context's threads are the process's anyway.
- * It lives as long as the process. */
-static void *shared_ctx;
-static pthread_once_t shared_ctx_once = PTHREAD_ONCE_INIT;
-
-static void shared_ctx_make(void)
-{
-    shared_ctx = zmq_ctx_new();
-}
-
 /* Sockets and tables; P2C2R_OK or why not. */
 static int setup(sdk_io *io)
 {
-    pthread_once(&shared_ctx_once, shared_ctx_make);
     io->jobs = p2c2r__idmap_new();
     io->jpeg = p2c2r__jpeg_new();
-    if (!io->jobs || !io->jpeg || !shared_ctx)
+    if (!io->jobs || !io->jpeg)
         return P2C2R_E_NOMEM;
     zhashx_set_destructor(io->jobs, job_destructor);
-    io->dealer = zmq_socket(shared_ctx, ZMQ_DEALER);
-    io->monitor = zmq_socket(shared_ctx, ZMQ_PAIR);
-    if (!io->dealer || !io->monitor)
-        return P2C2R_E_IO;
-    int64_t max = P2C2R_PAYLOAD_MAX_BYTES + P2C2R_ENVELOPE_MAX_BYTES;
-    if (set_int(io->dealer, ZMQ_LINGER, 0) || set_int(io->monitor, ZMQ_LINGER, 0) ||
-        set_int(io->dealer, ZMQ_IMMEDIATE, 1) ||
-        set_int(io->dealer, ZMQ_RECONNECT_IVL, RECONNECT_IVL_MS) ||
-        set_int(io->dealer, ZMQ_RECONNECT_IVL_MAX, RECONNECT_IVL_MAX_MS) ||
-        zmq_setsockopt(io->dealer, ZMQ_MAXMSGSIZE, &max, sizeof max))
-        return P2C2R_E_IO;
-    char name[64];
-    snprintf(name, sizeof name, "inproc://p2c2r-client-%p-monitor", (void *)io);
-    /* Connected means the handshake is done: only then does the DEALER take messages. */
-    if (zmq_socket_monitor(io->dealer, name,
-                           ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED |
-                               ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
-                               ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) ||
-        zmq_connect(io->monitor, name) != 0)
-        return P2C2R_E_IO;
-    if (io->cfg.curve_public[0]) {
-        int rc = p2c2r__curve_client_setup(io->dealer, io->cfg.curve_public, io->cfg.curve_secret,
-                                           io->cfg.coordinator_key);
-        if (rc != P2C2R_OK)
-            return rc;
-    }
-    if (zmq_connect(io->dealer, io->cfg.endpoint) != 0)
-        return errno == EINVAL || errno == EPROTONOSUPPORT ? P2C2R_E_INVAL /* malformed */
-                                                           : P2C2R_E_IO;
-    return P2C2R_OK;
+    const char *const keys[3] = {io->cfg.curve_public, io->cfg.curve_secret,
+                                 io->cfg.coordinator_key};
+    return sdk_dealer_open(io->cfg.endpoint, io->cfg.curve_public[0] ? keys : NULL, &io->dealer,
+                           &io->monitor);
 }
 
 static void teardown(sdk_io *io)
 {
+    /* The monitor is stopped before either socket closes. libzmq's I/O thread sends each
+     * connection event to the monitor with a blocking send: a DEALER closing with its
+     * monitor still on, whose reader is gone, would leave that thread waiting forever,
+     * and with it every client of the process (the context is shared). */
+    if (io->dealer)
+        zmq_socket_monitor(io->dealer, NULL, 0);
     if (io->monitor)
         zmq_close(io->monitor);
     if (io->dealer)
@@ -704,10 +667,16 @@ static bool take_inbox(sdk_io *io, bool *fail)
     while (j) {
         sdk_job *next = j->next;
         j->next = NULL;
-        if (j->op == SDK_OP_LOCAL_DONE)
+        if (j->op == SDK_OP_LOCAL_DONE) {
             on_local_done(io, j);
-        else
+        } else if (j->op == SDK_OP_CANCEL) {
+            on_cancel(io, j);
+        } else {
+            bool more = j->batch_more;
             on_submit(io, j, now);
+            if (!more && io->dealer)
+                flush(io, now); /* a batch from one submit call goes as one message */
+        }
         j = next;
     }
     return !stop;
@@ -720,11 +689,9 @@ static void fail(sdk_io *io, const char *why)
     sdk_inbox_close(io->inbox, P2C2R_E_IO);
     char detail[160];
     snprintf(detail, sizeof detail, "the client's network thread failed: %s", why);
-    size_t n = 0, cap = zhashx_size(io->jobs);
-    sdk_job **list = malloc((cap ? cap : 1) * sizeof *list);
-    for (sdk_job *j = zhashx_first(io->jobs); j && list; j = zhashx_next(io->jobs))
-        list[n++] = j;
-    for (size_t i = 0; i < n; i++) {
+    size_t n;
+    sdk_job **list = jobs_where(io, PICK_ALL, &n);
+    for (size_t i = 0; list && i < n; i++) {
         if (list[i]->state == SDK_JOB_CLUSTER)
             job_end_error(io, list[i], P2C2R_E_IO, detail);
         else if (job_done_with(list[i], UINT64_MAX))
@@ -814,7 +781,8 @@ sdk_io *sdk_io_new(const sdk_io_config *config, int *err)
     pthread_cond_init(&io->start_cond, NULL);
     io->cfg.endpoint = strdup(config->endpoint);
     io->inbox = sdk_inbox_new();
-    if (!io->cfg.endpoint || !io->inbox)
+    io->outbox = sdk_outbox_new();
+    if (!io->cfg.endpoint || !io->inbox || !io->outbox)
         goto fail;
     if (config->local_threads) {
         io->local = sdk_local_new(config->local_threads, local_done, io, &rc);
@@ -856,13 +824,14 @@ void sdk_io_destroy(sdk_io **iop)
         sdk_job *j = sdk_inbox_take(io->inbox, &stop, &failed);
         while (j) {
             sdk_job *next = j->next;
-            if (j->op == SDK_OP_SUBMIT)
+            if (j->op != SDK_OP_LOCAL_DONE) /* those are in the table */
                 sdk_job_free(&j);
             j = next;
         }
     }
     zhashx_destroy(&io->jobs);
     teardown(io);
+    sdk_outbox_destroy(&io->outbox);
     sdk_inbox_destroy(&io->inbox);
     pthread_cond_destroy(&io->start_cond);
     pthread_mutex_destroy(&io->start_lock);
@@ -871,10 +840,24 @@ void sdk_io_destroy(sdk_io **iop)
     *iop = NULL;
 }
 
-int sdk_io_submit(sdk_io *io, sdk_job *job)
+int sdk_io_submit(sdk_io *io, sdk_job **jobs, size_t n)
 {
-    job->op = SDK_OP_SUBMIT;
-    return sdk_inbox_push(io->inbox, job);
+    for (size_t i = 0; i < n; i++) {
+        jobs[i]->op = SDK_OP_SUBMIT;
+        jobs[i]->batch_more = i + 1 < n;
+        jobs[i]->next = i + 1 < n ? jobs[i + 1] : NULL;
+    }
+    return sdk_inbox_push_chain(io->inbox, jobs[0], jobs[n - 1]);
+}
+
+void sdk_io_cancel(sdk_io *io, uint64_t task_id)
+{
+    sdk_job *request = sdk_job_new(task_id, 0);
+    if (!request)
+        return; /* out of memory: the task ends as it would have */
+    request->op = SDK_OP_CANCEL;
+    if (sdk_inbox_push(io->inbox, request) != P2C2R_OK)
+        sdk_job_free(&request); /* the thread failed: every task it held has ended */
 }
 
 void sdk_io_inject_failure(sdk_io *io)

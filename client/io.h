@@ -26,6 +26,7 @@
 #define P2C2R_CLIENT_IO_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "client/adapt.h"
@@ -56,9 +57,12 @@ sdk_io *sdk_io_new(const sdk_io_config *config, int *err);
  * NULL. */
 void sdk_io_destroy(sdk_io **io);
 
-/* Hand a new job to the I/O thread (job->op SDK_OP_SUBMIT). P2C2R_E_IO, job not taken, once
- * the thread has failed. */
-int sdk_io_submit(sdk_io *io, sdk_job *job);
+/* Hand n new jobs (n >= 1) to the I/O thread, together: jobs that travel alike go in one
+ * SUBMIT batch. P2C2R_E_IO, no job taken, once the thread has failed. */
+int sdk_io_submit(sdk_io *io, sdk_job **jobs, size_t n);
+/* Ask the I/O thread to end task_id with P2C2R_E_CANCELLED if it has not ended, and to
+ * tell the coordinator. */
+void sdk_io_cancel(sdk_io *io, uint64_t task_id);
 
 /* Tests: make the I/O thread fail as if its network had. */
 void sdk_io_inject_failure(sdk_io *io);

@@ -38,6 +38,8 @@ void sdk_job_wire_fill(const sdk_job *j, uint64_t deadline_us, uint64_t sender, 
     w->env.task_id = j->id;
     w->env.sender = sender;
     w->env.deadline_us = deadline_us;
+    w->env.no_cache = (j->flags & P2C2R_TASK_NO_CACHE) != 0;
+    w->env.batches = true; /* answers may come in RESULT batches */
     if (j->kind == P2C2R_KIND_SLEEP) {
         p2c2r__wire__sleep_params__init(&w->sleep);
         w->sleep.ms = j->sleep_ms;
@@ -64,4 +66,16 @@ void sdk_job_wire_fill(const sdk_job *j, uint64_t deadline_us, uint64_t sender, 
     w->env.upscale = &w->up;
     if (d->runtime || d->memory_bytes)
         w->env.needs = &w->needs;
+}
+
+bool sdk_job_same_shape(const sdk_job *a, const sdk_job *b)
+{
+    if (a->kind != b->kind || a->flags != b->flags || a->sleep_ms != b->sleep_ms)
+        return false;
+    if (a->kind != P2C2R_KIND_UPSCALE)
+        return true;
+    const p2c2r_upscale_desc *x = &a->desc, *y = &b->desc;
+    return x->scale == y->scale && x->mode == y->mode && x->output_codec == y->output_codec &&
+           x->jpeg_quality == y->jpeg_quality && x->priority == y->priority &&
+           x->runtime == y->runtime && x->memory_bytes == y->memory_bytes;
 }

@@ -42,6 +42,7 @@ typedef enum sdk_job_why {
 typedef enum sdk_job_op {
     SDK_OP_SUBMIT = 0,     /* a new job from submit() */
     SDK_OP_LOCAL_DONE = 1, /* the fallback hands the job back (local_result set or not) */
+    SDK_OP_CANCEL = 2,     /* not a job: p2c2r_cancel() asks to end job `id` */
 } sdk_job_op;
 
 typedef struct sdk_job sdk_job;
@@ -51,6 +52,9 @@ struct sdk_job {
     int kind;                /* P2C2R_KIND_* */
     p2c2r_upscale_desc desc; /* upscale: as asked, mode resolved, defaults filled in */
     uint32_t sleep_ms;       /* sleep: the time asked for */
+    uint32_t flags;          /* P2C2R_TASK_* */
+    bool batch_more;         /* the next job in the inbox came from the same
+                                p2c2r_submit_batch(): send them together */
     uint64_t submitted_us;   /* when submit() ran */
     sdk_buf *buf;            /* the payload (one reference) */
     bool may_run_local;      /* an upscale, fallback on, not restricted to CUDA */
@@ -66,6 +70,7 @@ struct sdk_job {
     sdk_job_why why;           /* why it went local */
     bool sent;                 /* a SUBMIT for it is out (an answer may come) */
     bool answered;             /* the cluster answered it */
+    bool cancelled;            /* ended by p2c2r_cancel() */
     zmq_msg_t payload;         /* buf wrapped for ZeroMQ, sent by reference */
     bool has_payload;          /* payload holds buf */
     /* shared with the local fallback */
@@ -92,6 +97,10 @@ typedef struct sdk_job_wire {
     P2c2r__Wire__TaskNeeds needs;   /* runtime and memory */
     P2c2r__Wire__SleepParams sleep; /* sleep parameters */
 } sdk_job_wire;
+
+/* Whether a and b travel in one SUBMIT batch: the same kind and parameters, all but the
+ * payload, frame size and deadline. */
+bool sdk_job_same_shape(const sdk_job *a, const sdk_job *b);
 
 /* Fill w with the SUBMIT for job, with deadline_us as time left and sender as our id. */
 void sdk_job_wire_fill(const sdk_job *job, uint64_t deadline_us, uint64_t sender, sdk_job_wire *w);

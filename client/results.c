@@ -17,7 +17,8 @@ struct sdk_results {
     void *arg;              /* for fn */
     uint32_t max_in_flight; /* the window */
     atomic_uint pending;    /* submitted and not yet taken */
-    atomic_uint_fast64_t submitted, cluster, local, errors, late, dropped; /* counts */
+    atomic_uint_fast64_t submitted, cluster, local, errors, late, dropped, cancelled,
+        cache_hits; /* counts */
 };
 
 p2c2r_result *sdk_result_new(uint64_t task_id, int status, const char *detail)
@@ -100,6 +101,10 @@ void sdk_results_deliver(sdk_results *q, p2c2r_result **result)
                      1);
     if (r->timings.total_us > (uint64_t)r->deadline_ms * 1000u)
         atomic_fetch_add(&q->late, 1);
+    if (r->status == P2C2R_E_CANCELLED)
+        atomic_fetch_add(&q->cancelled, 1);
+    if (r->timings.cache_hit)
+        atomic_fetch_add(&q->cache_hits, 1);
     if (q->fn) {
         atomic_fetch_sub(&q->pending, 1);
         q->fn(q->arg, r);
@@ -164,6 +169,8 @@ void sdk_results_counts(const sdk_results *cq, p2c2r_client_stats *s)
     s->errors = atomic_load(&q->errors);
     s->late = atomic_load(&q->late);
     s->dropped_answers = atomic_load(&q->dropped);
+    s->cancelled = atomic_load(&q->cancelled);
+    s->cache_hits = atomic_load(&q->cache_hits);
 }
 
 /* ---- the public accessors ---------------------------------------------------------- */

@@ -363,8 +363,14 @@ void p2c2r__batch_add(p2c2r_batch *batch, uint64_t task_id, uint64_t deadline_us
     item->task_id = task_id;
     item->deadline_us = deadline_us;
     item->status = status;
-    snprintf(batch->details[i], sizeof batch->details[i], "%s", detail ? detail : "");
-    item->detail = batch->details[i];
+    /* Most items carry no detail: no copy then (this runs once per task). */
+    item->detail = (char *)"";
+    if (detail && detail[0]) {
+        size_t n = strnlen(detail, sizeof batch->details[i] - 1);
+        memcpy(batch->details[i], detail, n);
+        batch->details[i][n] = '\0';
+        item->detail = batch->details[i];
+    }
     if (frame) {
         /* A bare copy: no unknown fields of the sender's travel on. */
         batch->frames[i] = empty_frame;
@@ -433,4 +439,18 @@ fail:
     zmq_msg_close(&head);
     p2c2r__batch_clear(batch);
     return rc;
+}
+
+int p2c2r__payload_own(zmq_msg_t *msg)
+{
+    size_t size = zmq_msg_size(msg);
+    if (size > P2C2R_PAYLOAD_OWN_MAX)
+        return P2C2R_OK;
+    zmq_msg_t own;
+    if (zmq_msg_init_size(&own, size) != 0)
+        return P2C2R_E_NOMEM;
+    if (size)
+        memcpy(zmq_msg_data(&own), zmq_msg_data(msg), size);
+    zmq_msg_move(msg, &own); /* closes the old *msg */
+    return P2C2R_OK;
 }

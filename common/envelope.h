@@ -91,6 +91,16 @@ int p2c2r__envelope_send(void *sock, const void *route, size_t route_len, const 
 int p2c2r__envelope_payload_wrap(zmq_msg_t *msg, void *data, size_t size, zmq_free_fn *free_fn,
                                  void *hint);
 
+/* A received frame of at most P2C2R_PAYLOAD_OWN_MAX bytes may be a slice of one of
+ * libzmq's 8 KiB receive buffers, which then stays allocated for as long as any slice of
+ * it lives. A process that keeps such frames for long (queued tasks, cached results) gives
+ * each a copy of its own: 4 KiB payloads held by reference cost 8 KiB each. */
+#define P2C2R_PAYLOAD_OWN_MAX 8192u
+
+/* Make *msg a frame that owns its bytes when it is small enough to be such a slice (a
+ * larger frame is left as it is). P2C2R_OK, or P2C2R_E_NOMEM with *msg unchanged. */
+int p2c2r__payload_own(zmq_msg_t *msg);
+
 /* A routing id as a printable hash key: two hex digits per byte, NUL-terminated. */
 typedef char p2c2r_route_key[2 * P2C2R_ROUTE_MAX_BYTES + 1];
 void p2c2r__route_key(const void *route, size_t len, p2c2r_route_key key);

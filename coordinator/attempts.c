@@ -10,6 +10,7 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "coordinator/metrics.h"
 #include "coordinator/task.h"
 
 /* A retry needs at least this much time left when there is no service estimate. */
@@ -347,6 +348,9 @@ void coord_tasks_on_answer(coord_tasks *tasks, coord_peer *peer, const p2c2r_env
     }
     coord_task_detach_running(tasks, task);
     uint64_t now = p2c2r__now_us();
+    coord_metrics_answer(tasks->config.metrics, peer, task->kind, task->mode,
+                         in->type == P2C2R__WIRE__MSG_TYPE__RESULT ? P2C2R_OK : in->status,
+                         now - task->assigned_us);
     if (in->type == P2C2R__WIRE__MSG_TYPE__RESULT) {
         on_result(tasks, task, peer, in, payload, now);
         return;

@@ -7,9 +7,6 @@
 
 #include "common/idmap.h"
 
-/* Payloads up to this size may sit inside one of ZeroMQ's shared receive buffers (its
- * decoder reads into 8 KiB buffers and hands out slices of them): kept by copy. */
-#define COPY_MAX_BYTES 8192u
 /* What an entry costs beyond its payloads: the record, the map's item, the allocator's. */
 #define ENTRY_OVERHEAD 256u
 
@@ -163,15 +160,17 @@ static void evict(coord_cache *c, cache_entry *e)
     entry_free(e);
 }
 
+/* The entry of key, or NULL. A lookup that meets entries of other keys with the same hash
+ * counts as one collision, however many it passes. */
 static cache_entry *find(coord_cache *c, const coord_cache_key *key, bool count_collisions)
 {
-    for (cache_entry *e = zhashx_lookup(c->by_hash, &key->hash); e; e = e->same) {
-        if (same_key(e, key))
-            return e;
-        if (count_collisions)
-            c->stats.collisions++;
-    }
-    return NULL;
+    bool collided = false;
+    cache_entry *e = zhashx_lookup(c->by_hash, &key->hash);
+    for (; e && !same_key(e, key); e = e->same)
+        collided = true;
+    if (collided && count_collisions)
+        c->stats.collisions++;
+    return e;
 }
 
 bool coord_cache_get(coord_cache *cache, const coord_cache_key *key, P2c2r__Wire__Frame *frame,
@@ -201,19 +200,10 @@ bool coord_cache_get(coord_cache *cache, const coord_cache_key *key, P2c2r__Wire
 /* Keep msg in *kept: a reference, or for a small one a copy of its own. */
 static int keep(zmq_msg_t *kept, const zmq_msg_t *msg)
 {
-    zmq_msg_t *m = (zmq_msg_t *)msg;
-    size_t size = zmq_msg_size(m);
-    if (size > COPY_MAX_BYTES) {
-        zmq_msg_init(kept);
-        return zmq_msg_copy(kept, m);
-    }
-    if (zmq_msg_init_size(kept, size) != 0) {
-        zmq_msg_init(kept);
+    zmq_msg_init(kept);
+    if (zmq_msg_copy(kept, (zmq_msg_t *)msg) != 0)
         return -1;
-    }
-    if (size)
-        memcpy(zmq_msg_data(kept), zmq_msg_data(m), size);
-    return 0;
+    return p2c2r__payload_own(kept) == P2C2R_OK ? 0 : -1;
 }
 
 void coord_cache_put(coord_cache *cache, const coord_cache_key *key,

@@ -21,6 +21,7 @@
 #include "common/random.h"
 #include "coordinator/auth.h"
 #include "coordinator/clients.h"
+#include "coordinator/metrics.h"
 #include "coordinator/peerlink.h"
 #include "coordinator/peers.h"
 #include "coordinator/tasks.h"
@@ -49,6 +50,7 @@ struct coordinator {
     coord_link *link;          /* peer side */
     coord_tasks *tasks;        /* task lifecycle */
     coord_auth *auth;          /* CURVE keys and the ZAP handler, or NULL (plain TCP) */
+    coord_metrics *metrics;    /* figures and their HTTP server; NULL when not asked for */
     uint64_t instance;         /* this process's incarnation */
     char client_endpoint[256]; /* bound address for clients */
     char peer_endpoint[256];   /* bound address for peers */
@@ -158,6 +160,9 @@ int coordinator_run(coordinator *c)
         due = coord_peers_next_wakeup(c->peers);
         if (due < wake)
             wake = due;
+        due = coord_metrics_next_render(c->metrics);
+        if (due < wake)
+            wake = due;
         long timeout_ms = wake > now ? (long)((wake - now + 999) / 1000) : 0;
         if (zmq_poll(items, nitems, timeout_ms) < 0) {
             if (errno == EINTR)
@@ -198,6 +203,8 @@ int coordinator_run(coordinator *c)
         }
         coord_tasks_dispatch(c->tasks);
         coord_clients_flush(c->clients);
+        if (coord_metrics_next_render(c->metrics) <= now)
+            coord_metrics_render(c->metrics, c->peers, c->tasks, now);
     }
     log_info("shutting down");
     coord_tasks_drain(c->tasks, P2C2R_E_IO, "coordinator shutting down");
@@ -262,6 +269,11 @@ coordinator *coordinator_new(const coordinator_config *config, int *err)
         bind_socket(c->peer_sock, config->peer_endpoint, c->peer_endpoint, sizeof c->peer_endpoint);
     if (rc != P2C2R_OK)
         goto fail;
+    if (config->metrics_address) {
+        c->metrics = coord_metrics_new(config->metrics_address, c->instance, &rc);
+        if (!c->metrics)
+            goto fail;
+    }
     rc = P2C2R_E_NOMEM;
     coord_clients_config clients_config = {
         .instance = c->instance,
@@ -285,6 +297,7 @@ coordinator *coordinator_new(const coordinator_config *config, int *err)
         .cache_shared = config->cache_shared,
         .max_attempts = config->max_attempts,
         .attempt_timeout_us = (uint64_t)config->attempt_timeout_ms * 1000u,
+        .metrics = c->metrics,
     };
     c->tasks = coord_tasks_new(&tasks_config, c->clients, c->link, c->peers);
     if (!c->tasks)
@@ -303,6 +316,7 @@ void coordinator_destroy(coordinator **coord)
         return;
     coordinator *c = *coord;
     coord_tasks_destroy(&c->tasks); /* ends what is left, through the client side */
+    coord_metrics_destroy(&c->metrics);
     coord_link_destroy(&c->link);
     coord_clients_destroy(&c->clients);
     coord_peers_destroy(&c->peers);
@@ -321,6 +335,11 @@ const char *coordinator_client_endpoint(const coordinator *c)
 const char *coordinator_peer_endpoint(const coordinator *c)
 {
     return c->peer_endpoint;
+}
+
+const char *coordinator_metrics_address(const coordinator *c)
+{
+    return c->metrics ? coord_metrics_address(c->metrics) : NULL;
 }
 
 uint64_t coordinator_instance(const coordinator *c)

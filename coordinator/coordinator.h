@@ -35,6 +35,7 @@ typedef struct coordinator_config {
                                     plain TCP, and the two below are unused */
     const char *allow_peers;     /* allowlist of peer keys (allowlist.h) */
     const char *allow_clients;   /* allowlist of client keys and their limits */
+    const char *metrics_address; /* HOST:PORT for /metrics and /status (NULL: none) */
 } coordinator_config;
 
 typedef struct coordinator coordinator;
@@ -47,6 +48,8 @@ void coordinator_destroy(coordinator **coord);
 /* The endpoints actually bound (a "*" port resolved). */
 const char *coordinator_client_endpoint(const coordinator *coord);
 const char *coordinator_peer_endpoint(const coordinator *coord);
+/* Where /metrics and /status are served ("HOST:PORT"), or NULL. */
+const char *coordinator_metrics_address(const coordinator *coord);
 /* This process's instance number. */
 uint64_t coordinator_instance(const coordinator *coord);
 

@@ -47,10 +47,13 @@ static void usage(FILE *out)
             "  --allow-peers FILE      public keys that may register as peers, one a line\n"
             "  --allow-clients FILE    public keys that may submit, one a line, each with\n"
             "                          optional limits: KEY [priority=N] [queued-bytes=N[k|M|G]]\n"
+            "  --metrics HOST:PORT     serve Prometheus metrics on http://HOST:PORT/metrics\n"
+            "                          and the cluster's status as JSON on /status, read by\n"
+            "                          `p2c2r status` (default: off; a PORT of 0 picks one)\n"
             "  --log-level LEVEL       error, warn, info or debug (default info)\n"
             "  -h, --help              show this help\n\n"
             "Once both sockets are bound it prints one line to stdout:\n"
-            "  p2c2r-coordinator ready clients=ENDPOINT peers=ENDPOINT\n"
+            "  p2c2r-coordinator ready clients=ENDPOINT peers=ENDPOINT [metrics=HOST:PORT]\n"
             "and serves until SIGINT or SIGTERM.\n");
 }
 
@@ -103,6 +106,7 @@ int main(int argc, char **argv)
         {"curve-secret", required_argument, NULL, 'K'},
         {"allow-peers", required_argument, NULL, 'P'},
         {"allow-clients", required_argument, NULL, 'L'},
+        {"metrics", required_argument, NULL, 'X'},
         {"log-level", required_argument, NULL, 'l'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -169,6 +173,9 @@ int main(int argc, char **argv)
         case 'L':
             config.allow_clients = optarg;
             break;
+        case 'X':
+            config.metrics_address = optarg;
+            break;
         case 'l':
             if (p2c2r__cliopt_log_level(PROGRAM, optarg, &level))
                 return 2;
@@ -205,8 +212,9 @@ int main(int argc, char **argv)
         log_error("cannot start: %s", p2c2r_strerror(err));
         return 1;
     }
-    printf("p2c2r-coordinator ready clients=%s peers=%s\n", coordinator_client_endpoint(coord),
-           coordinator_peer_endpoint(coord));
+    const char *metrics = coordinator_metrics_address(coord);
+    printf("p2c2r-coordinator ready clients=%s peers=%s%s%s\n", coordinator_client_endpoint(coord),
+           coordinator_peer_endpoint(coord), metrics ? " metrics=" : "", metrics ? metrics : "");
     log_info("instance %016" PRIx64, coordinator_instance(coord));
     fflush(stdout);
     int rc = coordinator_run(coord);

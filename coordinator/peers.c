@@ -417,3 +417,13 @@ size_t coord_peers_size(const coord_peers *peers)
 {
     return zhashx_size(peers->by_route);
 }
+
+coord_peer *coord_peers_first(coord_peers *peers)
+{
+    return zhashx_first(peers->by_serial);
+}
+
+coord_peer *coord_peers_next(coord_peers *peers)
+{
+    return zhashx_next(peers->by_serial);
+}

@@ -166,5 +166,9 @@ uint64_t coord_peers_next_wakeup(const coord_peers *peers);
 /* A peer not heard from since before cutoff_us, or NULL. */
 coord_peer *coord_peers_silent(coord_peers *peers, uint64_t cutoff_us);
 size_t coord_peers_size(const coord_peers *peers);
+/* Every peer, in no set order: the first, then the next until NULL. The registry must not
+ * change in between. */
+coord_peer *coord_peers_first(coord_peers *peers);
+coord_peer *coord_peers_next(coord_peers *peers);
 
 #endif /* P2C2R_COORD_PEERS_H */

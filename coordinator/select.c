@@ -227,30 +227,38 @@ static bool holds_plan(const coord_peer *p, uint64_t hash)
     return false;
 }
 
+void coord_select_terms(const coord_peer *p, double *success, double *load, double *rtt)
+{
+    /* success (half of history): with one success and one failure assumed before the
+     * first answer, a new peer is neither trusted nor condemned. */
+    *success = (double)(p->health.good + 1) / (double)(p->health.good + p->health.bad + 2);
+
+    /* load: the share of the slots it may hold that are busy. A peer at half its slots
+     * finishes a new task sooner, and keeps room for a burst. */
+    uint32_t busy = p->inflight + p->nzombies + p->foreign;
+    *load = p->place.allowance ? fmin(1.0, (double)busy / p->place.allowance) : 1.0;
+
+    /* rtt: the payload travels there and back. 1 / (ms + 1) is 1 on the same machine and
+     * falls off quickly for distant peers, which matters for small, fast tasks. */
+    uint64_t rtt_us = p->rtt_us ? p->rtt_us : SELECT_UNKNOWN_RTT_US;
+    *rtt = 1.0 / ((double)rtt_us / 1000.0 + 1.0);
+}
+
 double coord_select_score(const coord_select *sel, const coord_peer *p, const coord_select_task *t,
                           bool *meets)
 {
-    /* history: what this peer has shown. Its success rate, with one success and one
-     * failure assumed before the first answer (a new peer is neither trusted nor
-     * condemned), and its speed on this class relative to the cluster's mean, capped at 1
-     * (being faster than average earns the full term; being slower costs in proportion).
-     * With no figure for either, the neutral half. */
-    double success = (double)(p->health.good + 1) / (double)(p->health.good + p->health.bad + 2);
+    /* history: what this peer has shown. Its success rate, and its speed on this class
+     * relative to the cluster's mean, capped at 1 (being faster than average earns the
+     * full term; being slower costs in proportion). With no figure for speed, the neutral
+     * half. */
+    double success, load, rtt;
+    coord_select_terms(p, &success, &load, &rtt);
     uint64_t own = peer_mean(p, t->cls);
     double speed = 0.5;
     if (own && t->cluster_mean_us)
         speed = fmin(1.0, (double)t->cluster_mean_us / (double)own);
     double history = 0.5 * success + 0.5 * speed;
-
-    /* load: the share of the slots it may hold that are busy. A peer at half its slots
-     * finishes a new task sooner, and keeps room for a burst. */
-    uint32_t busy = p->inflight + p->nzombies + p->foreign;
-    double load = p->place.allowance ? fmin(1.0, (double)busy / p->place.allowance) : 1.0;
-
-    /* rtt: the payload travels there and back. 1 / (ms + 1) is 1 on the same machine and
-     * falls off quickly for distant peers, which matters for small, fast tasks. */
     uint64_t rtt_us = p->rtt_us ? p->rtt_us : SELECT_UNKNOWN_RTT_US;
-    double rtt = 1.0 / ((double)rtt_us / 1000.0 + 1.0);
 
     /* affinity: its filter tables for this task are resident (no build on first use), or
      * it ran this class of task recently (warm caches, known speed). */

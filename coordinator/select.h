@@ -109,6 +109,10 @@ bool coord_select_serves(const struct coord_peer *peer, int kind, int mode, int 
 /* Peers with room now for such a task. */
 uint32_t coord_select_available(const coord_select *sel, int kind, int mode, int runtime);
 
+/* The terms of a peer's score that do not depend on the task, each in 0..1: its success
+ * rate (half of the history term), its load, and its round-trip term. */
+void coord_select_terms(const struct coord_peer *peer, double *success, double *load, double *rtt);
+
 /* The score of peer for task, as pick() computes it (for tests and logs); *meets says
  * whether its expected finish meets the deadline. */
 double coord_select_score(const coord_select *sel, const struct coord_peer *peer,

@@ -15,6 +15,7 @@
 #include "common/log.h"
 #include "common/task.h"
 #include "common/upscale/upscale.h"
+#include "coordinator/metrics.h"
 #include "coordinator/task.h"
 
 /* An answer waits for an absent client until its deadline plus this: the SDK gives up on
@@ -163,6 +164,8 @@ void coord_task_end(coord_tasks *tasks, coord_task *task, int status, const char
     zmq_msg_init(&task->payload);
     task->payload_size = 0;
     task->state = TASK_DONE;
+    coord_metrics_task_end(tasks->config.metrics, task->kind, task->mode, task->client, status,
+                           a->timing.queue_us, now - task->submitted_us, a->timing.cache_hit);
     if (status == P2C2R_OK) {
         tasks->stats.ended_ok++;
     } else {
@@ -382,8 +385,10 @@ void coord_tasks_admit(coord_tasks *tasks, coord_client *client, const p2c2r_env
     task->qitem.deadline_us = now + env->deadline_us; /* bounded by task_validate() */
     task->qitem.seq = ++tasks->next_seq;
     zmq_msg_init(&task->payload);
-    if (payload)
+    if (payload) {
         zmq_msg_move(&task->payload, payload);
+        p2c2r__payload_own(&task->payload); /* it may wait in the queue for long */
+    }
     task->payload_size = size;
     task->has_payload = payload != NULL;
     coord_params_keep(&task->params, input.kind, env);
@@ -495,6 +500,14 @@ void coord_tasks_stats_get(const coord_tasks *tasks, coord_tasks_stats *stats)
     *stats = tasks->stats;
 }
 
+void coord_tasks_gauges(const coord_tasks *tasks, uint64_t *queued, uint64_t *running,
+                        coord_cache_stats *cache)
+{
+    *queued = coord_queue_size(tasks->queue);
+    *running = zhashx_size(tasks->running);
+    coord_cache_stats_get(tasks->cache, cache);
+}
+
 coord_tasks *coord_tasks_new(const coord_tasks_config *config, coord_clients *clients,
                              coord_link *link, coord_peers *peers)
 {
@@ -538,6 +551,15 @@ void coord_tasks_destroy(coord_tasks **tasks)
                  t->stats.admitted, t->stats.ended_ok, t->stats.ended_err, t->stats.retries,
                  t->stats.shed, t->stats.rejected, t->stats.duplicates, t->stats.cancelled,
                  t->stats.cache_hits);
+        if (t->cache && coord_cache_enabled(t->cache)) {
+            coord_cache_stats cs;
+            coord_cache_stats_get(t->cache, &cs);
+            log_info("result cache: %" PRIu64 " hit(s), %" PRIu64 " miss(es), %" PRIu64
+                     " stored, %" PRIu64 " evicted, %" PRIu64 " collision(s); %" PRIu64
+                     " entries of %" PRIu64 " bytes kept",
+                     cs.hits, cs.misses, cs.stores, cs.evictions, cs.collisions, cs.entries,
+                     cs.bytes);
+        }
     }
     zhashx_destroy(&t->running);
     zhashx_destroy(&t->by_key);

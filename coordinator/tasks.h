@@ -29,19 +29,21 @@
 #include <stdint.h>
 
 #include "common/envelope.h"
+#include "coordinator/cache.h"
 #include "coordinator/clients.h"
 #include "coordinator/peerlink.h"
 #include "coordinator/peers.h"
 
 typedef struct coord_tasks_config {
-    uint64_t instance;           /* the coordinator's incarnation */
-    uint32_t max_queue;          /* queued tasks beyond which SUBMIT gets P2C2R_E_BUSY */
-    uint32_t max_client_tasks;   /* one client's unfinished tasks beyond which it gets BUSY */
-    uint32_t max_attempts;       /* runs of one task on peers, at most */
-    uint64_t attempt_timeout_us; /* an attempt unanswered this long is a peer failure; learnt
-                                    service times shorten it for tasks known to be quick */
-    uint64_t cache_bytes;        /* bound of the result cache (0: no cache) */
-    bool cache_shared;           /* one cache for all clients, not one per client */
+    uint64_t instance;             /* the coordinator's incarnation */
+    uint32_t max_queue;            /* queued tasks beyond which SUBMIT gets P2C2R_E_BUSY */
+    uint32_t max_client_tasks;     /* one client's unfinished tasks beyond which it gets BUSY */
+    uint32_t max_attempts;         /* runs of one task on peers, at most */
+    uint64_t attempt_timeout_us;   /* an attempt unanswered this long is a peer failure; learnt
+                                      service times shorten it for tasks known to be quick */
+    uint64_t cache_bytes;          /* bound of the result cache (0: no cache) */
+    bool cache_shared;             /* one cache for all clients, not one per client */
+    struct coord_metrics *metrics; /* where tasks' ends and answers are counted (NULL: not) */
 } coord_tasks_config;
 
 typedef struct coord_tasks coord_tasks;
@@ -112,5 +114,8 @@ uint64_t coord_tasks_next_wakeup(const coord_tasks *tasks);
 void coord_tasks_drain(coord_tasks *tasks, int status, const char *detail);
 
 void coord_tasks_stats_get(const coord_tasks *tasks, coord_tasks_stats *stats);
+/* Tasks queued and running now, and the result cache's counters. */
+void coord_tasks_gauges(const coord_tasks *tasks, uint64_t *queued, uint64_t *running,
+                        coord_cache_stats *cache);
 
 #endif /* P2C2R_COORD_TASKS_H */

@@ -8,6 +8,7 @@
 #ifndef P2C2R_PEER_KIND_H
 #define P2C2R_PEER_KIND_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -18,9 +19,11 @@
 
 /* What a kind gets: the ASSIGN envelope and its payload. */
 typedef struct peer_task_in {
-    const p2c2r_envelope *env; /* the ASSIGN */
-    const uint8_t *payload;    /* frame 2 (may be NULL when size is 0) */
-    size_t payload_size;       /* bytes at payload */
+    const p2c2r_envelope *env;    /* the ASSIGN */
+    const uint8_t *payload;       /* frame 2 (may be NULL when size is 0) */
+    size_t payload_size;          /* bytes at payload */
+    const atomic_bool *cancelled; /* raised when the coordinator gives the task up; a kind that
+                                     can stop part-way watches it (NULL: never raised) */
 } peer_task_in;
 
 /* What a kind produces. On success data/size/free_fn hold the output payload (or

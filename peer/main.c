@@ -33,6 +33,8 @@ static void usage(FILE *out)
         "  --curve-secret FILE     this peer's secret key file (p2c2r keygen): connect with\n"
         "                          CurveZMQ; needs --coordinator-key (default: plain TCP)\n"
         "  --coordinator-key KEY   the coordinator's public key: a key file or 40 Z85 chars\n"
+        "  --metrics HOST:PORT     serve Prometheus metrics on http://HOST:PORT/metrics\n"
+        "                          (default: off; a PORT of 0 picks one)\n"
         "  --log-level LEVEL       error, warn, info or debug (default info)\n"
         "  -h, --help              show this help\n\n"
         "Runs on the CPU, with the kinds: upscale (modes fast, bicubic, lanczos, quality;\n"
@@ -71,6 +73,7 @@ int main(int argc, char **argv)
         {"kinds", required_argument, NULL, 'k'},
         {"curve-secret", required_argument, NULL, 'K'},
         {"coordinator-key", required_argument, NULL, 'C'},
+        {"metrics", required_argument, NULL, 'X'},
         {"log-level", required_argument, NULL, 'l'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -106,6 +109,9 @@ int main(int argc, char **argv)
             break;
         case 'C':
             coordinator_key = optarg;
+            break;
+        case 'X':
+            config.metrics_address = optarg;
             break;
         case 'l':
             if (p2c2r__cliopt_log_level(PROGRAM, optarg, &level))
@@ -152,9 +158,10 @@ int main(int argc, char **argv)
         log_error("cannot start: %s", p2c2r_strerror(err));
         return 1;
     }
-    printf("p2c2r-peer ready name=%s slots=%u threads=%u simd=%s coordinator=%s\n", config.name,
+    const char *metrics = peer_metrics_served(p);
+    printf("p2c2r-peer ready name=%s slots=%u threads=%u simd=%s coordinator=%s%s%s\n", config.name,
            config.slots, config.threads, p2c2r__upscale_simd_name(p2c2r__upscale_simd()),
-           config.coordinator);
+           config.coordinator, metrics ? " metrics=" : "", metrics ? metrics : "");
     fflush(stdout);
     int rc = peer_run(p);
     peer_destroy(&p);

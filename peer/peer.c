@@ -18,6 +18,7 @@
 #include "common/task.h"
 #include "peer/caps.h"
 #include "peer/kind.h"
+#include "peer/metrics.h"
 #include "peer/resources.h"
 #include "peer/worker.h"
 
@@ -284,6 +285,7 @@ static void assign_one(peer *p, p2c2r_envelope **envp, bool is_view, zmq_msg_t *
             zmq_msg_move(&job.payload, payload);
         peer_answer answer;
         peer_worker_answer(NULL, true, &job, &answer);
+        peer_metrics_task(p->res.metrics, &job, &answer);
         zmq_msg_close(&job.payload);
         p->done++;
         if (batch) {
@@ -340,6 +342,8 @@ static void assign_one(peer *p, p2c2r_envelope **envp, bool is_view, zmq_msg_t *
     p->slots[idle].instance = instance;
     p->slots[idle].task_id = task_id;
     p->nbusy++;
+    peer_metrics_busy(p->res.metrics, p->nbusy);
+    log_debug("task %" PRIu64 " (%s) started in slot %u", task_id, peer_kinds[kind]->name, idle);
 }
 
 static void on_assign(peer *p, p2c2r_envelope_msg *msg)
@@ -449,6 +453,7 @@ static void on_worker(peer *p, uint32_t w)
     zmq_msg_close(&part);
     p->slots[w].busy = false;
     p->nbusy--;
+    peer_metrics_busy(p->res.metrics, p->nbusy);
     p->done++;
 }
 
@@ -495,6 +500,11 @@ int peer_run(peer *p)
     return P2C2R_OK;
 }
 
+const char *peer_metrics_served(const peer *p)
+{
+    return p->res.metrics ? peer_metrics_address(p->res.metrics) : NULL;
+}
+
 peer *peer_new(const peer_config *config, int *err)
 {
     int rc = P2C2R_E_NOMEM;
@@ -520,6 +530,12 @@ peer *peer_new(const peer_config *config, int *err)
     if (rc != P2C2R_OK) {
         log_error("--kinds: this peer has no task kind '%s'", bad);
         goto fail;
+    }
+    if (config->metrics_address) {
+        p->res.metrics =
+            peer_metrics_new(config->metrics_address, config->name, config->slots, &rc);
+        if (!p->res.metrics)
+            goto fail;
     }
     rc = P2C2R_E_NOMEM;
     for (uint32_t w = 0; w < config->slots; w++) {
@@ -576,6 +592,7 @@ void peer_destroy(peer **pp)
         zactor_destroy(&p->workers[w]);
     zsock_destroy(&p->dealer);
     zsock_destroy(&p->monitor);
+    peer_metrics_destroy(&p->res.metrics);
     peer_resources_fini(&p->res);
     free(p->workers);
     free(p->slots);

@@ -22,6 +22,7 @@ typedef struct peer_config {
     const char *curve_public;    /* CurveZMQ: this peer's public key (Z85); NULL: plain TCP */
     const char *curve_secret;    /* its secret key (Z85) */
     const char *coordinator_key; /* the coordinator's public key (Z85) */
+    const char *metrics_address; /* HOST:PORT for /metrics (NULL: none) */
 } peer_config;
 
 typedef struct peer peer;
@@ -31,6 +32,8 @@ typedef struct peer peer;
 peer *peer_new(const peer_config *config, int *err);
 /* Says goodbye to the coordinator if connected, stops the workers. Accepts NULL. */
 void peer_destroy(peer **p);
+/* Where /metrics is served ("HOST:PORT"), or NULL. */
+const char *peer_metrics_served(const peer *p);
 /* Serve until SIGINT/SIGTERM. Returns P2C2R_OK or P2C2R_E_IO. */
 int peer_run(peer *p);
 

@@ -22,10 +22,11 @@
 #define PEER_TABLE_CACHE_BYTES (16u * 1024 * 1024)
 
 typedef struct peer_resources {
-    p2c2r_pool *pool;            /* threads one frame's work is shared between */
-    p2c2r_upscale_cache *tables; /* filter tables resident on this peer */
-    p2c2r_simd simd;             /* instruction set the kernels run with */
-    uint32_t threads;            /* threads per frame, the calling worker included */
+    p2c2r_pool *pool;             /* threads one frame's work is shared between */
+    p2c2r_upscale_cache *tables;  /* filter tables resident on this peer */
+    p2c2r_simd simd;              /* instruction set the kernels run with */
+    uint32_t threads;             /* threads per frame, the calling worker included */
+    struct peer_metrics *metrics; /* where tasks are counted (NULL: not served) */
 } peer_resources;
 
 /* Start the pool (threads per frame, 1..256) and make an empty table cache.

@@ -7,6 +7,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "peer/kind.h"
+#include "peer/metrics.h"
 
 void peer_worker_job_free(peer_job **job)
 {
@@ -36,6 +37,7 @@ void peer_worker_answer(void *state, bool ready, peer_job *job, peer_answer *a)
         .env = job->env,
         .payload = zmq_msg_data(&job->payload),
         .payload_size = zmq_msg_size(&job->payload),
+        .cancelled = job->cancelled,
     };
     peer_task_out out = {.frame = P2C2R__WIRE__FRAME__INIT};
     int rc;
@@ -133,6 +135,7 @@ static void worker_actor(zsock_t *pipe_sock, void *args)
         zmq_msg_close(&msg);
         peer_answer answer;
         peer_worker_answer(states[job->kind], ready[job->kind], job, &answer);
+        peer_metrics_task(res->metrics, job, &answer);
         int rc = peer_answer_send(pipe, 0, &answer);
         if (rc != P2C2R_OK)
             log_error("worker cannot answer task %" PRIu64 ": %s", job->env->task_id,

@@ -8,6 +8,8 @@ P2C2R_BUILD_PACKAGES=(
   build-essential pkg-config meson ninja-build
   libzmq3-dev libczmq-dev libprotobuf-c-dev protobuf-c-compiler
   libzstd-dev libturbojpeg0-dev libxxhash-dev libjpeg62-turbo-dev
+  libmicrohttpd-dev            # /metrics and /status of the coordinator and peers
+  libcurl4-openssl-dev libjson-c-dev  # `p2c2r status`: fetches /status and reads its JSON
 )
 
 P2C2R_PACKAGES=(
@@ -18,6 +20,7 @@ P2C2R_PACKAGES=(
   systemd                      # systemd-analyze: the unit test of deploy/systemd
   python3-yaml python3-kubernetes  # the test of deploy/kubernetes: YAML and the API's models
   clang libclang-rt-14-dev     # the libFuzzer build of tests/fuzz (clang's libFuzzer, ASan)
+  prometheus                   # the metrics test scrapes the coordinator with a real server
 )
 
 p2c2r_install_deps() {

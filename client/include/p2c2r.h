@@ -116,7 +116,13 @@ typedef struct p2c2r_upscale_desc {
                                         it off the local fallback */
     uint64_t memory_bytes;           /* memory it will use on the peer, 0: not stated; only
                                         peers with that much free are chosen */
+    uint32_t flags;                  /* P2C2R_TASK_* options, or 0 */
 } p2c2r_upscale_desc;
+
+/* Task options (p2c2r_upscale_desc.flags, p2c2r_task.flags). */
+#define P2C2R_TASK_NO_CACHE                                                                        \
+    1u /* never answer it from the coordinator's result cache: a                                   \
+          peer always runs it */
 
 /* Create a client and start its threads. Returns NULL with *err set on failure (err may be
  * NULL), including when a thread cannot start. Connecting is asynchronous: a missing
@@ -172,6 +178,41 @@ int p2c2r_submit_noop(p2c2r_client *client, const void *data, size_t size, uint3
 int p2c2r_submit_sleep(p2c2r_client *client, uint32_t sleep_ms, const void *data, size_t size,
                        uint32_t deadline_ms, uint64_t *task_id);
 
+/* What p2c2r_submit_batch() submits. */
+typedef enum p2c2r_task_kind {
+    P2C2R_TASK_UPSCALE = 1, /* p2c2r_task.upscale describes it */
+    P2C2R_TASK_NOOP = 2,    /* as p2c2r_submit_noop() */
+    P2C2R_TASK_SLEEP = 3,   /* as p2c2r_submit_sleep(), for sleep_ms */
+} p2c2r_task_kind;
+
+/* One task of a batch. */
+typedef struct p2c2r_task {
+    p2c2r_task_kind kind;
+    const p2c2r_upscale_desc *upscale; /* UPSCALE: the request (its deadline_ms and flags) */
+    uint32_t sleep_ms;                 /* SLEEP: 0..60000 */
+    uint32_t deadline_ms;              /* NOOP, SLEEP: as for p2c2r_submit_noop() */
+    uint32_t flags;                    /* NOOP, SLEEP: P2C2R_TASK_* */
+    const void *data;                  /* the payload, copied once */
+    size_t size;
+} p2c2r_task;
+
+/* Submit n tasks at once (1..64): each payload is copied once, and the tasks that share a
+ * kind and parameters (all but their payload, frame size and deadline) travel to the
+ * coordinator as one message. Returns at once, as submit() does. Tasks are taken in order:
+ * on P2C2R_OK all n were, and task_ids[i] holds the id of tasks[i]; on an error (as for
+ * p2c2r_submit_upscale(); P2C2R_E_BUSY when the window has room for fewer than n) none was,
+ * and no result will follow for any of them. Each taken task ends with its own result. */
+int p2c2r_submit_batch(p2c2r_client *client, const p2c2r_task *tasks, size_t n, uint64_t *task_ids);
+
+/* Cancel a task. Returns at once: P2C2R_OK when task_id is one this client handed out,
+ * P2C2R_E_INVAL when it never did. A task that has not ended yet ends now, with
+ * P2C2R_E_CANCELLED as its one result: a queued task leaves the coordinator's queue, a
+ * running one is dropped by its peer where it can be and its output discarded otherwise,
+ * a local run's output is discarded. A task that has ended already (its result delivered,
+ * polled or not) is not affected, and neither is a task cancelled twice: it still has
+ * exactly one result. */
+int p2c2r_cancel(p2c2r_client *client, uint64_t task_id);
+
 /* Wait up to timeout_ms (0: do not wait, -1: forever) for the next finished task.
  * Returns P2C2R_OK and a result the caller must free, or P2C2R_E_TIMEOUT when none came.
  * poll(0) never waits, whatever other threads are doing in poll(). P2C2R_E_INVAL on a
@@ -212,6 +253,8 @@ typedef struct p2c2r_timings {
     uint64_t decode_us;  /* input decoding, on the peer or locally */
     uint64_t compute_us; /* the task itself (e.g. upscaling) */
     uint64_t encode_us;  /* output encoding */
+    uint32_t cache_hit;  /* 1: the coordinator answered from its result cache (peer_us,
+                            decode_us, compute_us and encode_us are then 0) */
 } p2c2r_timings;
 
 void p2c2r_result_timings(const p2c2r_result *result, p2c2r_timings *timings);
@@ -223,6 +266,8 @@ typedef struct p2c2r_client_stats {
     uint64_t local;           /* ended with the local fallback's output */
     uint64_t errors;          /* ended with an error */
     uint64_t late;            /* of all that ended, after their deadline */
+    uint64_t cancelled;       /* ended by p2c2r_cancel() */
+    uint64_t cache_hits;      /* of the cluster's results, answered from its result cache */
     uint64_t dropped_answers; /* cluster answers for tasks that had already ended */
     uint64_t buffer_allocs;   /* frame buffers allocated; reuse keeps it near the window */
     uint64_t buffer_bytes;    /* memory held in frame buffers now, in use or kept */

@@ -9,8 +9,16 @@
  * On two cores throughput follows CPU time, so the bench also prints each role's CPU per
  * task (client, broker or coordinator, worker or peer: utime + stime, kernel included).
  *
- * The p2c2r run is made twice, over plain TCP and with CurveZMQ on every connection
- * (coordinator/auth.h); the ratio of the two is the cost of encryption.
+ * The cluster runs twice, without and then with --metrics on the coordinator and the peer
+ * (pages rendered every 100 ms, nothing scraping them), and the ratio of the two is the
+ * cost of the metrics. A third run has CurveZMQ on every connection: its ratio to the
+ * first is the cost of encryption.
+ *
+ * Then batching: noop tasks submitted 32 to a call with p2c2r_submit_batch(), which the
+ * SDK sends as one SUBMIT message, the coordinator hands to peers as ASSIGN batches and
+ * peers answer as RESULT batches; with 1, 4 and 16 peers and 1 and 4 clients (each a
+ * thread with a client of its own), each keeping BATCH_WINDOW tasks in flight. The
+ * reference is the unbatched zmq_limit figure for 64 B from the same run.
  *
  * Figures are printed, never asserted: machines are noisy. The bench fails only when a
  * task fails, comes back twice or with the wrong bytes, or something cannot start. It
@@ -21,7 +29,9 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +44,7 @@
 #include <unistd.h>
 
 #include "cluster.h"
+#include "clusterkeys.h"
 #include "common/curve.h"
 #include "p2c2r.h"
 #include "testutil.h"
@@ -452,78 +463,26 @@ done:
     return rc;
 }
 
-/* CurveZMQ keys for one run: the coordinator's, a peer's and a client's, and the
- * allowlists that name them, in a directory of their own. */
-typedef struct bench_keys {
-    char dir[32];                                        /* holds the files below */
-    char path[5][64];                                    /* coord_secret, coord, peer_secret,
-                                                            peers.allow, clients.allow */
-    p2c2r_curve_key coord, client_public, client_secret; /* for the SDK */
-} bench_keys;
-
-static int make_keys(bench_keys *k)
+/* Every case through a coordinator and one peer with a slot per task in flight, both
+ * serving metrics when metrics is set; with curve, every connection is CurveZMQ
+ * (encrypted, keys checked by the coordinator, coordinator/auth.h). */
+static int run_p2c2r(figures *out, parts *out_parts, bool metrics, bool curve)
 {
-    static const char *const names[5] = {"coord_secret", "coord", "peer_secret", "peers.allow",
-                                         "clients.allow"};
-    snprintf(k->dir, sizeof k->dir, "/tmp/p2c2r-bench-XXXXXX");
-    if (!mkdtemp(k->dir))
-        return -1;
-    for (int i = 0; i < 5; i++)
-        snprintf(k->path[i], sizeof k->path[i], "%s/%s", k->dir, names[i]);
-    char name[64], why[512] = "file not written";
-    p2c2r_curve_key peer, unused;
-    FILE *f;
-    for (int i = 0; i < 3; i++) {
-        snprintf(name, sizeof name, "%s/%s", k->dir, i == 0 ? "coord" : i == 1 ? "peer" : "client");
-        if (p2c2r__curve_keygen(name, why, sizeof why) ||
-            p2c2r__curve_load(name,
-                              i == 0   ? k->coord
-                              : i == 1 ? peer
-                                       : k->client_public,
-                              i == 2 ? k->client_secret : unused, why, sizeof why))
-            goto fail;
-    }
-    for (int i = 3; i < 5; i++) {
-        if (!(f = fopen(k->path[i], "w")))
-            goto fail;
-        fprintf(f, "%s\n", i == 3 ? peer : k->client_public);
-        fclose(f);
-    }
-    return 0;
-fail:
-    fprintf(stderr, "noop_bench: cannot make keys: %s\n", why);
-    return -1;
-}
-
-static void remove_keys(const bench_keys *k)
-{
-    char cmd[64];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", k->dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "noop_bench: cannot remove %s\n", k->dir);
-}
-
-/* Every case through a coordinator and one peer with a slot per task in flight; with
- * curve, every connection is CurveZMQ (encrypted, keys checked by the coordinator). */
-static int run_p2c2r(figures *out, parts *out_parts, bool curve)
-{
-    cluster cl;
-    char slots[16];
+    cluster cl = {0};
+    char slots[16], address[64];
     snprintf(slots, sizeof slots, "%d", WINDOW);
-    bench_keys k;
-    if (curve && make_keys(&k))
+    snprintf(address, sizeof address, "%s:0", cluster_host());
+    cluster_keys k = {0};
+    if (curve && cluster_keys_make(&k, slots))
         return -1;
-    const char *const peer_args[] = {"--slots", slots, NULL};
-    const char *const curve_peer_args[] = {
-        "--slots", slots, "--curve-secret", k.path[2], "--coordinator-key", k.path[1], NULL};
-    const char *const coord_args[] = {
-        "--curve-secret", k.path[0], "--allow-peers", k.path[3], "--allow-clients",
-        k.path[4],        NULL};
-    if (cluster_start_coordinator(&cl, curve ? coord_args : NULL) != 0 ||
-        cluster_add_peer(&cl, curve ? curve_peer_args : peer_args) < 0) {
+    const char *const peer_args[] = {"--slots", slots, metrics ? "--metrics" : NULL, address, NULL};
+    const char *const coord_args[] = {"--metrics", address, NULL};
+    if (cluster_start_coordinator(&cl, metrics ? coord_args
+                                       : curve ? k.coord_args
+                                               : NULL) != 0 ||
+        cluster_add_peer(&cl, curve ? k.peer_args : peer_args) < 0) {
         cluster_stop(&cl);
-        if (curve)
-            remove_keys(&k);
+        cluster_keys_remove(&k);
         return -1;
     }
     p2c2r_client_config config = {.coordinator = cl.client_endpoint, .max_in_flight = WINDOW};
@@ -550,8 +509,169 @@ static int run_p2c2r(figures *out, parts *out_parts, bool curve)
 done:
     p2c2r_client_destroy(&client);
     cluster_stop(&cl);
-    if (curve)
-        remove_keys(&k);
+    cluster_keys_remove(&k);
+    return rc;
+}
+
+/* ---- batched ---------------------------------------------------------------------- */
+
+#define BATCH         32     /* tasks per p2c2r_submit_batch() */
+#define BATCH_WINDOW  256    /* tasks in flight per client */
+#define BATCH_SIZE    64     /* payload bytes */
+#define BATCH_TASKS   120000 /* tasks measured per configuration, over all clients */
+#define BATCH_WARMUP  (4 * BATCH)
+#define BATCH_MAX_CLI 4
+
+typedef struct batch_config {
+    int peers;   /* peers, each with BATCH_WINDOW slots */
+    int clients; /* client threads */
+} batch_config;
+
+static const batch_config batch_configs[] = {{1, 1}, {4, 1}, {16, 1}, {1, 4}, {4, 4}, {16, 4}};
+#define NBATCH (sizeof batch_configs / sizeof batch_configs[0])
+
+typedef struct batch_figures {
+    double tasks_per_s;    /* all clients together */
+    double coordinator_us; /* coordinator CPU per task */
+    double client_us;      /* the clients' process (SDK and bench threads) CPU per task */
+    double peers_us;       /* all peers' CPU per task */
+    int ok;
+} batch_figures;
+
+typedef struct batch_client {
+    const char *endpoint;       /* the coordinator's clients endpoint */
+    long tasks;                 /* measured tasks of this client */
+    pthread_barrier_t *barrier; /* all warm, then all start */
+    int rc;                     /* 0: every task came back once, right */
+} batch_client;
+
+/* Run n tasks in batches of BATCH, BATCH_WINDOW in flight; each payload carries its task's
+ * index, which must come back once. Returns 0 or -1. */
+static int batch_run(p2c2r_client *client, long n)
+{
+    uint8_t payloads[BATCH][BATCH_SIZE] = {{0}};
+    p2c2r_task tasks[BATCH];
+    uint64_t ids[BATCH], first_id = 0;
+    uint8_t *seen = calloc((size_t)n, 1);
+    if (!seen)
+        return -1;
+    long sent = 0, got = 0, bad = 0;
+    while (got < n && bad == 0) {
+        while (sent < n && sent - got + BATCH <= BATCH_WINDOW) {
+            size_t k = (size_t)(n - sent < BATCH ? n - sent : BATCH);
+            for (size_t i = 0; i < k; i++) {
+                uint64_t index = (uint64_t)sent + i;
+                memcpy(payloads[i], &index, sizeof index);
+                tasks[i] = (p2c2r_task){.kind = P2C2R_TASK_NOOP,
+                                        .deadline_ms = TASK_DEADLINE_MS,
+                                        .data = payloads[i],
+                                        .size = BATCH_SIZE};
+            }
+            int err = p2c2r_submit_batch(client, tasks, k, ids);
+            if (err != P2C2R_OK) {
+                fprintf(stderr, "noop_bench: submit_batch: %s\n", p2c2r_errname(err));
+                bad++;
+                break;
+            }
+            if (sent == 0)
+                first_id = ids[0];
+            if (ids[0] != first_id + (uint64_t)sent || ids[k - 1] != ids[0] + k - 1) {
+                fprintf(stderr, "noop_bench: batch task ids are not consecutive\n");
+                bad++;
+                break;
+            }
+            sent += (long)k;
+        }
+        p2c2r_result *r;
+        if (bad || p2c2r_poll(client, POLL_TIMEOUT_MS, &r) != P2C2R_OK) {
+            if (!bad)
+                fprintf(stderr, "noop_bench: no batched result within %d s\n",
+                        POLL_TIMEOUT_MS / 1000);
+            bad++;
+            break;
+        }
+        uint64_t k = p2c2r_result_task_id(r) - first_id, echoed = UINT64_MAX;
+        size_t size;
+        const void *data = p2c2r_result_data(r, &size);
+        if (size == BATCH_SIZE)
+            memcpy(&echoed, data, sizeof echoed);
+        if (k >= (uint64_t)sent || seen[k] || p2c2r_result_status(r) != P2C2R_OK || echoed != k) {
+            fprintf(stderr, "noop_bench: batched task %llu: %s, echoed %llu\n",
+                    (unsigned long long)k, p2c2r_errname(p2c2r_result_status(r)),
+                    (unsigned long long)echoed);
+            bad++;
+        } else {
+            seen[k] = 1;
+        }
+        got++;
+        p2c2r_result_free(&r);
+    }
+    free(seen);
+    return bad ? -1 : 0;
+}
+
+static void *batch_client_main(void *arg)
+{
+    batch_client *bc = arg;
+    p2c2r_client_config config = {.coordinator = bc->endpoint, .max_in_flight = BATCH_WINDOW};
+    int err = 0;
+    p2c2r_client *client = p2c2r_client_new(&config, &err);
+    bc->rc = client ? batch_run(client, BATCH_WARMUP) : -1;
+    if (!client)
+        fprintf(stderr, "noop_bench: cannot create a client: %s\n", p2c2r_errname(err));
+    pthread_barrier_wait(bc->barrier); /* everyone warm */
+    if (bc->rc == 0)
+        bc->rc = batch_run(client, bc->tasks);
+    p2c2r_client_destroy(&client);
+    return NULL;
+}
+
+/* One configuration: a coordinator, c->peers peers, c->clients client threads. */
+static int run_batched(const batch_config *c, batch_figures *f)
+{
+    cluster cl = {0};
+    char slots[16];
+    snprintf(slots, sizeof slots, "%d", BATCH_WINDOW);
+    const char *const peer_args[] = {"--slots", slots, NULL};
+    int rc = cluster_start_coordinator(&cl, NULL);
+    for (int i = 0; rc == 0 && i < c->peers; i++)
+        rc = cluster_add_peer(&cl, peer_args) < 0 ? -1 : 0;
+    if (rc != 0) {
+        cluster_stop(&cl);
+        return -1;
+    }
+    pthread_barrier_t barrier;
+    pthread_barrier_init(&barrier, NULL, (unsigned)c->clients + 1);
+    batch_client bc[BATCH_MAX_CLI];
+    pthread_t threads[BATCH_MAX_CLI];
+    for (int i = 0; i < c->clients; i++) {
+        bc[i] = (batch_client){
+            .endpoint = cl.client_endpoint, .tasks = BATCH_TASKS / c->clients, .barrier = &barrier};
+        pthread_create(&threads[i], NULL, batch_client_main, &bc[i]);
+    }
+    pthread_barrier_wait(&barrier);
+    uint64_t coordinator0 = testutil_cpu_ticks(cl.coordinator), peers0 = 0;
+    for (int i = 0; i < c->peers; i++)
+        peers0 += testutil_cpu_ticks(cl.peers[i]);
+    double self0 = self_cpu_us();
+    uint64_t t0 = now_us();
+    for (int i = 0; i < c->clients; i++) {
+        pthread_join(threads[i], NULL);
+        rc |= bc[i].rc;
+    }
+    double secs = (double)(now_us() - t0) / 1e6;
+    long total = (long)c->clients * (BATCH_TASKS / c->clients);
+    uint64_t peers1 = 0;
+    for (int i = 0; i < c->peers; i++)
+        peers1 += testutil_cpu_ticks(cl.peers[i]);
+    f->client_us = (self_cpu_us() - self0) / (double)total;
+    f->peers_us = ticks_us(peers1 - peers0) / (double)total;
+    f->coordinator_us = ticks_us(testutil_cpu_ticks(cl.coordinator) - coordinator0) / (double)total;
+    f->tasks_per_s = (double)total / secs;
+    f->ok = rc == 0;
+    pthread_barrier_destroy(&barrier);
+    if (cluster_stop(&cl) != 0)
+        rc = -1;
     return rc;
 }
 
@@ -560,6 +680,11 @@ done:
 static double ratio(double a, double b)
 {
     return b > 0 ? a / b : 0;
+}
+
+static double cpu_total(const figures *f)
+{
+    return f->cpu_us[0] + f->cpu_us[1] + f->cpu_us[2];
 }
 
 static void print_case(const bench_case *c, const figures *zl, const figures *p2, const parts *pp,
@@ -589,24 +714,35 @@ static void print_case(const bench_case *c, const figures *zl, const figures *p2
         printf("ratio p2c2r/zmq_limit: throughput=%.2f p50=%.1f p99=%.1f\n",
                ratio(p2->tasks_per_s, zl->tasks_per_s), ratio((double)p2->p50, (double)zl->p50),
                ratio((double)p2->p99, (double)zl->p99));
-    if (cz->ok) {
-        printf("p2c2r+CURVE: tasks_per_s=%.0f p50_us=%lu p99_us=%lu\n", cz->tasks_per_s, cz->p50,
-               cz->p99);
-        printf("p2c2r+CURVE CPU per task: SDK %.1f + coordinator %.1f + peer %.1f = %.1f us\n",
-               cz->cpu_us[0], cz->cpu_us[1], cz->cpu_us[2],
-               cz->cpu_us[0] + cz->cpu_us[1] + cz->cpu_us[2]);
-    }
     if (cz->ok && p2->ok)
-        printf("ratio CURVE/plain (cost of encryption): throughput=%.2f p50=%.2f p99=%.2f "
-               "cpu=%.2f\n",
+        printf("p2c2r+CURVE: tasks_per_s=%.0f p50_us=%lu p99_us=%lu cpu_us=%.1f; ratio CURVE/plain "
+               "(cost of encryption): throughput=%.2f p50=%.2f p99=%.2f cpu=%.2f\n",
+               cz->tasks_per_s, cz->p50, cz->p99, cpu_total(cz),
                ratio(cz->tasks_per_s, p2->tasks_per_s), ratio((double)cz->p50, (double)p2->p50),
-               ratio((double)cz->p99, (double)p2->p99),
-               ratio(cz->cpu_us[0] + cz->cpu_us[1] + cz->cpu_us[2],
-                     p2->cpu_us[0] + p2->cpu_us[1] + p2->cpu_us[2]));
-    if (cz->ok && zl->ok)
-        printf("ratio p2c2r+CURVE/zmq_limit: throughput=%.2f p50=%.1f p99=%.1f\n",
-               ratio(cz->tasks_per_s, zl->tasks_per_s), ratio((double)cz->p50, (double)zl->p50),
-               ratio((double)cz->p99, (double)zl->p99));
+               ratio((double)cz->p99, (double)p2->p99), ratio(cpu_total(cz), cpu_total(p2)));
+}
+
+/* Batched figures beside the unbatched zmq_limit figure for 64 B (cases[0]). */
+static void print_batched(const figures *zl64, const batch_figures *bf)
+{
+    printf("\nbatched noop: %d B, %d tasks per submit_batch(), %d in flight per client, "
+           "%d tasks per configuration\n",
+           BATCH_SIZE, BATCH, BATCH_WINDOW, BATCH_TASKS);
+    if (zl64->ok)
+        printf("reference zmq_limit unbatched %zu B: tasks_per_s=%.0f\n", cases[0].size,
+               zl64->tasks_per_s);
+    for (size_t i = 0; i < NBATCH; i++) {
+        if (!bf[i].ok)
+            continue;
+        printf("batched peers=%d clients=%d: tasks_per_s=%.0f cpu_us_per_task: clients %.2f + "
+               "coordinator %.2f + peers %.2f",
+               batch_configs[i].peers, batch_configs[i].clients, bf[i].tasks_per_s, bf[i].client_us,
+               bf[i].coordinator_us, bf[i].peers_us);
+        if (zl64->ok)
+            printf(" ratio_to_zmq_limit_unbatched=%.2f",
+                   ratio(bf[i].tasks_per_s, zl64->tasks_per_s));
+        printf("\n");
+    }
 }
 
 int main(void)
@@ -622,18 +758,36 @@ int main(void)
     install_handlers();
     setvbuf(stdout, NULL, _IOLBF, 0);
 
-    figures zl[NCASES] = {0}, p2[NCASES] = {0}, cz[NCASES] = {0};
-    parts pp[NCASES] = {0}, cp[NCASES] = {0};
-    int zl_rc = run_zmq_limit(zl_bin, zl);
-    int p2_rc = run_p2c2r(p2, pp, false);
-    if (p2c2r__curve_available()) {
-        if (run_p2c2r(cz, cp, true) != 0)
-            p2_rc = -1;
-    } else {
+    figures zl[NCASES] = {0}, p2[NCASES] = {0}, p2m[NCASES] = {0}, cz[NCASES] = {0};
+    parts pp[NCASES] = {0}, ppm[NCASES] = {0}, cp[NCASES] = {0};
+    batch_figures bf[NBATCH] = {0};
+    /* P2C2R_BENCH_BATCHED_ONLY=1: the batched part alone, for working on it (no reference). */
+    bool batched_only = getenv("P2C2R_BENCH_BATCHED_ONLY") != NULL;
+    int zl_rc = batched_only ? 0 : run_zmq_limit(zl_bin, zl);
+    int p2_rc = batched_only ? 0 : run_p2c2r(p2, pp, false, false);
+    if (p2_rc == 0 && !batched_only)
+        p2_rc = run_p2c2r(p2m, ppm, true, false);
+    if (p2_rc == 0 && !batched_only && p2c2r__curve_available())
+        p2_rc = run_p2c2r(cz, cp, false, true);
+    else if (!p2c2r__curve_available())
         printf("noop_bench: no CURVE figures: %s\n", p2c2r__curve_missing());
-    }
-    for (size_t i = 0; i < NCASES; i++)
+    /* P2C2R_BENCH_BATCH_CONFIGS=N: the first N batched configurations only. */
+    const char *nconf = getenv("P2C2R_BENCH_BATCH_CONFIGS");
+    size_t nbatch =
+        nconf && atoi(nconf) > 0 && (size_t)atoi(nconf) < NBATCH ? (size_t)atoi(nconf) : NBATCH;
+    for (size_t i = 0; i < nbatch && p2_rc == 0; i++)
+        p2_rc = run_batched(&batch_configs[i], &bf[i]);
+    for (size_t i = 0; i < NCASES; i++) {
         print_case(&cases[i], &zl[i], &p2[i], &pp[i], &cz[i]);
+        if (p2m[i].ok)
+            printf("p2c2r --metrics: tasks_per_s=%.0f p50_us=%lu p99_us=%lu; ratio with/without "
+                   "metrics: throughput=%.3f p50=%.3f p99=%.3f\n",
+                   p2m[i].tasks_per_s, p2m[i].p50, p2m[i].p99,
+                   ratio(p2m[i].tasks_per_s, p2[i].tasks_per_s),
+                   ratio((double)p2m[i].p50, (double)p2[i].p50),
+                   ratio((double)p2m[i].p99, (double)p2[i].p99));
+    }
+    print_batched(&zl[0], bf);
     if (zl_rc != 0 || p2_rc != 0) {
         printf("noop_bench: FAILED (%s)\n", zl_rc != 0 && p2_rc != 0 ? "zmq_limit and p2c2r"
                                             : zl_rc != 0             ? "zmq_limit"

@@ -616,24 +616,7 @@ typedef struct raw_client {
 static int submit_upscale(raw_client *rc)
 {
     static const uint8_t pixels[16] = {0};
-    P2c2r__Wire__Frame frame = P2C2R__WIRE__FRAME__INIT;
-    frame.codec = P2C2R__WIRE__CODEC__CODEC_RAW;
-    frame.pixel_format = P2C2R__WIRE__PIXEL_FORMAT__GRAY8;
-    frame.width = 4;
-    frame.height = 4;
-    P2c2r__Wire__UpscaleParams up = P2C2R__WIRE__UPSCALE_PARAMS__INIT;
-    up.scale = 1;
-    up.mode = P2C2R__WIRE__UPSCALE_MODE__FAST;
-    up.output_codec = P2C2R__WIRE__CODEC__CODEC_RAW;
-    p2c2r_envelope env;
-    p2c2r__envelope_init(&env, P2C2R__WIRE__MSG_TYPE__SUBMIT);
-    env.sender = rc->sender;
-    env.task_id = ++rc->next;
-    env.kind = "upscale";
-    env.deadline_us = P2C2R_DEADLINE_MAX_US;
-    env.frame = &frame;
-    env.upscale = &up;
-    return testwire_send(rc->sock, &env, pixels, sizeof pixels);
+    return testwire_submit_gray(rc->sock, rc->sender, ++rc->next, pixels, 4);
 }
 
 /* The barrier: a HEARTBEAT, answered after every SUBMIT sent before it. Returns the

@@ -64,10 +64,10 @@ static long elapsed_ms(const struct timespec *since)
 }
 
 /* Start bin with args, read its stdout until a line starting with `ready` arrives (copied
- * into line). stderr goes to log (appended, at log level info) when log is not NULL.
- * Returns the pid, or -1. */
+ * into line). stderr goes to log (appended, at log level `level`, info when NULL) when log
+ * is not NULL. Returns the pid, or -1. */
 static pid_t spawn(const char *bin, const char *const *args, const char *ready, const char *log,
-                   char *line, size_t line_size)
+                   const char *level, char *line, size_t line_size)
 {
     install_handlers();
     if (!bin) {
@@ -94,7 +94,7 @@ static pid_t spawn(const char *bin, const char *const *args, const char *ready, 
                 dup2(fd, STDERR_FILENO);
                 close(fd);
             }
-            setenv("P2C2R_LOG", "info", 1);
+            setenv("P2C2R_LOG", level ? level : "info", 1);
         }
         /* Nothing else of the test's may live on in the child: an inherited socket would
          * keep a connection open after the test closed or reset it. */
@@ -153,6 +153,15 @@ static pid_t spawn(const char *bin, const char *const *args, const char *ready, 
 
 static int stop_one(pid_t *pid, int sig);
 
+/* The metrics=HOST:PORT of a ready line, or "". */
+static void metrics_of(const char *line, char address[64])
+{
+    const char *m = strstr(line, " metrics=");
+    address[0] = '\0';
+    if (m)
+        sscanf(m, " metrics=%63s", address);
+}
+
 /* Start the coordinator binding clients and peers with extra flags. */
 static int start_coordinator(cluster *c, const char *clients, const char *peers,
                              const char *const *extra_args)
@@ -174,7 +183,7 @@ static int start_coordinator(cluster *c, const char *clients, const char *peers,
     args[n] = NULL;
     char line[1024];
     c->coordinator = spawn(getenv("P2C2R_COORDINATOR_BIN"), args, "p2c2r-coordinator ready",
-                           c->coordinator_log, line, sizeof line);
+                           c->coordinator_log, c->log_level, line, sizeof line);
     if (c->coordinator < 0) {
         c->coordinator = 0;
         return -1;
@@ -185,6 +194,7 @@ static int start_coordinator(cluster *c, const char *clients, const char *peers,
         cluster_stop(c);
         return -1;
     }
+    metrics_of(line, c->metrics_address);
     return 0;
 }
 
@@ -207,9 +217,11 @@ const char *cluster_host(void)
 int cluster_start_coordinator(cluster *c, const char *const *extra_args)
 {
     const char *coordinator_log = c->coordinator_log, *peer_log = c->peer_log;
+    const char *log_level = c->log_level;
     memset(c, 0, sizeof *c);
     c->coordinator_log = coordinator_log;
     c->peer_log = peer_log;
+    c->log_level = log_level;
     char endpoint[64];
     snprintf(endpoint, sizeof endpoint, "tcp://%s:*", cluster_host());
     return start_coordinator(c, endpoint, endpoint, extra_args);
@@ -248,10 +260,11 @@ static int start_peer(cluster *c, int i, const char *bin, const char *ready,
     }
     args[n] = NULL;
     char line[1024];
-    pid_t pid = spawn(bin, args, ready, c->peer_log, line, sizeof line);
+    pid_t pid = spawn(bin, args, ready, c->peer_log, c->log_level, line, sizeof line);
     if (pid < 0)
         return -1;
     c->peers[i] = pid;
+    metrics_of(line, c->peer_metrics[i]);
     return 0;
 }
 

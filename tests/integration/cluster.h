@@ -24,9 +24,13 @@ typedef struct cluster {
     int npeers;                     /* peers started so far */
     char client_endpoint[256];      /* where clients connect */
     char peer_endpoint[256];        /* where peers connect */
-    const char *coordinator_log;    /* when set before starting it: the coordinator's stderr
-                                       is appended to this file, at log level info */
-    const char *peer_log;           /* the same for peers started while it is set */
+    char metrics_address[64];       /* the coordinator's --metrics HOST:PORT ("" if none) */
+    char peer_metrics[CLUSTER_MAX_PEERS][64]; /* each peer's --metrics HOST:PORT ("" if none) */
+    const char *coordinator_log; /* when set before starting it: the coordinator's stderr
+                                    is appended to this file, at log level info */
+    const char *peer_log;        /* the same for peers started while it is set */
+    const char *log_level;       /* level of those logs: "debug" to see each task (NULL:
+                                    info) */
 } cluster;
 
 /* This process's loopback address, "127.x.y.z", and the same in host byte order. */
@@ -35,7 +39,7 @@ uint32_t cluster_host_addr(void);
 
 /* Start the coordinator with extra flags (NULL-terminated list, may be NULL) and wait for
  * its ready line. Returns 0, or -1 after printing why. Clears *c first, except the log
- * paths. */
+ * paths and level. */
 int cluster_start_coordinator(cluster *c, const char *const *extra_args);
 /* Stop the coordinator with sig (SIGKILL for a crash) and start a new one on the same
  * endpoints with extra flags, waiting for its ready line. Returns 0 or -1. */

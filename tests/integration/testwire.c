@@ -1,9 +1,11 @@
 /* testwire: see testwire.h. */
 #include "testwire.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "cluster.h"
+#include "common/task.h"
 
 #include <string.h>
 #include <zmq.h>
@@ -57,18 +59,51 @@ int testwire_recv(void *sock, int timeout_ms, p2c2r_envelope_msg *msg)
     return p2c2r__envelope_recv(sock, false, 0, msg);
 }
 
-int testwire_hello(void *sock, uint64_t sender, uint32_t slots)
+int testwire_submit_gray(void *sock, uint64_t sender, uint64_t task_id, const uint8_t *pixels,
+                         uint32_t side)
 {
-    char *kinds[] = {"upscale", "noop"};
+    P2c2r__Wire__Frame frame = P2C2R__WIRE__FRAME__INIT;
+    frame.codec = P2C2R__WIRE__CODEC__CODEC_RAW;
+    frame.pixel_format = P2C2R__WIRE__PIXEL_FORMAT__GRAY8;
+    frame.width = frame.height = side;
+    P2c2r__Wire__UpscaleParams up = P2C2R__WIRE__UPSCALE_PARAMS__INIT;
+    up.scale = 1;
+    up.mode = P2C2R__WIRE__UPSCALE_MODE__FAST;
+    up.output_codec = P2C2R__WIRE__CODEC__CODEC_RAW;
+    p2c2r_envelope env;
+    p2c2r__envelope_init(&env, P2C2R__WIRE__MSG_TYPE__SUBMIT);
+    env.sender = sender;
+    env.task_id = task_id;
+    env.kind = "upscale";
+    env.deadline_us = P2C2R_DEADLINE_MAX_US;
+    env.frame = &frame;
+    env.upscale = &up;
+    return testwire_send(sock, &env, pixels, (size_t)side * side);
+}
+
+static int hello(void *sock, uint64_t sender, uint32_t slots, bool batches)
+{
+    char *kinds[] = {"upscale", "noop", "sleep"};
     P2c2r__Wire__PeerInfo info = P2C2R__WIRE__PEER_INFO__INIT;
     info.name = "wire-peer";
     info.kinds = kinds;
-    info.n_kinds = 2;
+    info.n_kinds = batches ? 3 : 2;
     info.slots = slots;
     info.runtime = "cpu";
+    info.batches = batches;
     p2c2r_envelope env;
     p2c2r__envelope_init(&env, P2C2R__WIRE__MSG_TYPE__PEER_HELLO);
     env.sender = sender;
     env.peer = &info;
     return testwire_send(sock, &env, NULL, 0);
+}
+
+int testwire_hello(void *sock, uint64_t sender, uint32_t slots)
+{
+    return hello(sock, sender, slots, false);
+}
+
+int testwire_hello_batches(void *sock, uint64_t sender, uint32_t slots)
+{
+    return hello(sock, sender, slots, true);
 }

@@ -19,7 +19,14 @@ int testwire_send(void *sock, p2c2r_envelope *env, const void *payload, size_t s
 /* Wait up to timeout_ms for one message. P2C2R_OK, P2C2R_E_TIMEOUT or a decode error;
  * close msg with p2c2r__envelope_msg_close() in every case. */
 int testwire_recv(void *sock, int timeout_ms, p2c2r_envelope_msg *msg);
+/* SUBMIT task_id as sender: an upscale at scale 1 (fast, raw out) of a side x side GRAY8
+ * raw frame, due in an hour. Valid, cheap for a peer, and its answer as big as its input. */
+int testwire_submit_gray(void *sock, uint64_t sender, uint64_t task_id, const uint8_t *pixels,
+                         uint32_t side);
 /* Say PEER_HELLO as a peer with this sender id and slots, running upscale and noop. */
 int testwire_hello(void *sock, uint64_t sender, uint32_t slots);
+/* The same as a peer that also runs sleep and takes ASSIGN batches and CANCEL
+ * (PeerInfo.batches). */
+int testwire_hello_batches(void *sock, uint64_t sender, uint32_t slots);
 
 #endif /* P2C2R_TESTWIRE_H */
