@@ -321,7 +321,7 @@ static int memory_cache(void)
     char log[] = "/tmp/p2c2r-cache-bench-XXXXXX";
     if (testutil_temp_file(log))
         return -1;
-    cluster cl;
+    cluster cl = {0};
     cl.coordinator_log = log;
     cl.peer_log = NULL;
     const char *const args[] = {ROOMY, "--cache-mb", CACHE_MB, NULL};

@@ -118,7 +118,7 @@ int main(void)
     uint8_t *good = testutil_read_file(testutil_data_path("bythewater_420.jpg"), &size);
     if (!good)
         return 1;
-    cluster cl;
+    cluster cl = {0};
     const char *const peer_args[] = {"--slots", "1", NULL};
     if (cluster_start_coordinator(&cl, NULL) || cluster_add_peer(&cl, peer_args) < 0) {
         cluster_stop(&cl);

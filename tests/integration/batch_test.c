@@ -262,7 +262,7 @@ static void sdk_side(void *ctx)
 
 static void coordinator_side(void *ctx)
 {
-    cluster cl;
+    cluster cl = {0};
     CHECK(cluster_start_coordinator(&cl, NULL) == 0);
     void *peer = testwire_dealer(ctx, cl.peer_endpoint);
     CHECK(peer && testwire_hello_batches(peer, 0xbeefull, 64) == P2C2R_OK);
@@ -334,7 +334,7 @@ static void real_peers(void)
 {
     static const char *const inputs[] = {"bythewater_420.jpg", "cups_422_progressive.jpg",
                                          "fallenleaf_gray.jpg", "path_444.jpg"};
-    cluster cl;
+    cluster cl = {0};
     CHECK(cluster_start_coordinator(&cl, NULL) == 0);
     CHECK(cluster_add_peer(&cl, NULL) >= 0);
     CHECK(cluster_add_peer(&cl, NULL) >= 0);

@@ -233,7 +233,7 @@ typedef void scenario(p2c2r_client *a, p2c2r_client *b, seen *s);
  * (evictions: what the cache's line must say, -1 when the cache is off). */
 static void with_cluster(const char *what, const char *const *args, scenario *fn, long evictions)
 {
-    cluster cl;
+    cluster cl = {0};
     if (start(&cl, args)) {
         CHECK(0);
         return;

@@ -33,7 +33,7 @@ static void expect_deadline(p2c2r_client *client, uint32_t deadline_ms, const ch
 
 int main(void)
 {
-    cluster cl;
+    cluster cl = {0};
     if (cluster_start_coordinator(&cl, NULL)) {
         cluster_stop(&cl);
         return 1;

@@ -71,7 +71,7 @@ int main(void)
         CHECK_RC(p2c2r__jpeg_decode(jpeg, in[i].jpeg, in[i].size, &in[i].image), P2C2R_OK);
     }
 
-    cluster cl;
+    cluster cl = {0};
     const char *const peer_args[] = {"--slots", "2", NULL};
     if (cluster_start_coordinator(&cl, NULL) || cluster_add_peer(&cl, peer_args) < 0 ||
         cluster_add_peer(&cl, peer_args) < 0) {

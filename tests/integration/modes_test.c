@@ -80,7 +80,7 @@ int main(void)
             return 1;
         CHECK_RC(p2c2r__jpeg_decode(jpeg, file[i], size[i], &image[i]), P2C2R_OK);
     }
-    cluster cl;
+    cluster cl = {0};
     const char *const peer_args[] = {"--slots", "1", "--threads", "2", NULL};
     if (cluster_start_coordinator(&cl, NULL) || cluster_add_peer(&cl, peer_args) < 0) {
         cluster_stop(&cl);

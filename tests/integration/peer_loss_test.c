@@ -17,7 +17,7 @@ int main(void)
     uint8_t *jpeg = testutil_read_file(testutil_data_path("bythewater_420.jpg"), &size);
     if (!jpeg)
         return 1;
-    cluster cl;
+    cluster cl = {0};
     const char *const coord_args[] = {"--peer-timeout-ms", "500", NULL};
     const char *const peer_args[] = {"--slots", "2", "--heartbeat-ms", "100", NULL};
     if (cluster_start_coordinator(&cl, coord_args) || cluster_add_peer(&cl, peer_args) < 0 ||
