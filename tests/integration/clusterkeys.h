@@ -11,10 +11,11 @@ typedef struct cluster_keys {
     char path[5][64];              /* coord_secret, coord, peer_secret, peers.allow,
                                       clients.allow */
     p2c2r_curve_key coord;         /* the coordinator's public key */
-    p2c2r_curve_key client_public; /* the client's keypair, for the SDK's config */
-    p2c2r_curve_key client_secret; /* */
+    p2c2r_curve_key client_public; /* the client's public key, for the SDK's config */
+    p2c2r_curve_key client_secret; /* and its secret key */
     const char *coord_args[7];     /* --curve-secret ... --allow-clients ..., NULL */
-    const char *peer_args[5];      /* --curve-secret ... --coordinator-key ..., NULL */
+    const char *peer_args[7];      /* [--slots N] --curve-secret ... --coordinator-key ...,
+                                      NULL */
 } cluster_keys;
 
 /* Make the keys and files; peer_args starts with --slots peer_slots unless that is NULL.
