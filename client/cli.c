@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "clikeys.h"
 #include "cliutil.h"
 #include "p2c2r.h"
 #include "status.h"
@@ -22,6 +23,7 @@ typedef struct cli_options {
     const char *outdir;      /* where outputs go (NULL: not written) */
     p2c2r_upscale_desc desc; /* shared by every frame; codec set per file */
     uint32_t window;         /* frames in flight */
+    cli_keys keys;           /* CurveZMQ keys (none: plain TCP) */
 } cli_options;
 
 typedef struct cli_frame {
@@ -36,6 +38,7 @@ static void usage(FILE *out)
         out,
         "Usage: p2c2r upscale [OPTIONS] FILE...\n"
         "       p2c2r video --size WxH --fps N [OPTIONS]   (p2c2r video --help)\n"
+        "       p2c2r keygen [--out NAME]                  (p2c2r keygen --help)\n"
         "       p2c2r status --metrics HOST:PORT [--json]  (p2c2r status --help)\n"
         "Upscale JPEG files through a P2C2R cluster and report throughput and latency.\n\n"
         "  --coordinator ENDPOINT  coordinator's clients endpoint (default tcp://127.0.0.1:7700)\n"
@@ -48,6 +51,8 @@ static void usage(FILE *out)
         "  --deadline-ms MS        per-frame deadline (default 10000)\n"
         "  --priority P            larger runs first (default 0)\n"
         "  -o, --outdir DIR        write outputs there as NNNN_NAME.jpg\n"
+        "  --curve-secret FILE     connect with CurveZMQ using this secret key file\n"
+        "  --coordinator-key KEY   the coordinator's public key: key file or 40 Z85 chars\n"
         "  -h, --help              show this help\n\n"
         "Prints one line per failed frame on stderr and a summary line on stdout:\n"
         "  summary: frames=N ok=N errors=N seconds=S frames_per_s=F p50_ms=L p99_ms=L\n"
@@ -96,12 +101,14 @@ static int write_output(const char *outdir, size_t index, const char *input, con
     return fclose(f) == 0 && ok ? 0 : -1;
 }
 
-static int run_upscale(const cli_options *opt, char **files, size_t nfiles)
+static int run_upscale(cli_options *opt, char **files, size_t nfiles)
 {
     p2c2r_client_config config = {
         .coordinator = opt->coordinator,
         .max_in_flight = opt->window,
     };
+    if (cli_keys_apply(&opt->keys, &config))
+        return 2;
     int err = 0;
     p2c2r_client *client = p2c2r_client_new(&config, &err);
     if (!client) {
@@ -206,6 +213,8 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "video") == 0)
         return cli_video_main(argc - 1, argv + 1);
+    if (strcmp(argv[1], "keygen") == 0)
+        return cli_keygen_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "status") == 0)
         return cli_status_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "upscale") != 0) {
@@ -232,6 +241,8 @@ int main(int argc, char **argv)
         {"deadline-ms", required_argument, NULL, 'd'},
         {"priority", required_argument, NULL, 'p'},
         {"outdir", required_argument, NULL, 'o'},
+        {"curve-secret", required_argument, NULL, 'K'},
+        {"coordinator-key", required_argument, NULL, 'C'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -268,6 +279,12 @@ int main(int argc, char **argv)
             break;
         case 'o':
             opt.outdir = optarg;
+            break;
+        case 'K':
+            opt.keys.secret_file = optarg;
+            break;
+        case 'C':
+            opt.keys.coordinator = optarg;
             break;
         case 'h':
             usage(stdout);

@@ -9,6 +9,7 @@
  */
 #include <czmq.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@
 #include "client/learn.h"
 #include "client/results.h"
 #include "common/clock.h"
+#include "common/curve.h"
 #include "common/envelope.h"
 #include "common/random.h"
 #include "common/task.h"
@@ -57,6 +59,25 @@ const char *p2c2r_version_string(void)
         P2C2R_VERSION_PATCH);
 }
 
+/* The CurveZMQ keys: all three or none, each a Z85 key, and a libzmq that has CURVE. */
+static int check_curve(const p2c2r_client_config *config)
+{
+    const char *keys[3] = {config->curve_public_key, config->curve_secret_key,
+                           config->coordinator_public_key};
+    int given = 0;
+    for (int i = 0; i < 3; i++)
+        if (keys[i]) {
+            given++;
+            if (!p2c2r__curve_key_valid(keys[i]))
+                return P2C2R_E_INVAL;
+        }
+    if (given == 0)
+        return P2C2R_OK;
+    if (given != 3)
+        return P2C2R_E_INVAL;
+    return p2c2r__curve_available() ? P2C2R_OK : P2C2R_E_UNSUPPORTED;
+}
+
 p2c2r_client *p2c2r_client_new(const p2c2r_client_config *config, int *err)
 {
     int rc = P2C2R_E_INVAL;
@@ -65,6 +86,9 @@ p2c2r_client *p2c2r_client_new(const p2c2r_client_config *config, int *err)
         config->max_in_flight > MAX_IN_FLIGHT || config->local_threads > MAX_LOCAL_THREADS ||
         (config->fallback != P2C2R_FALLBACK_NONE && config->fallback != P2C2R_FALLBACK_LOCAL) ||
         config->frame_budget_ms > P2C2R_DEADLINE_MAX_US / 1000u)
+        goto fail;
+    rc = check_curve(config);
+    if (rc != P2C2R_OK)
         goto fail;
     /* A library must not take the game's SIGINT/SIGTERM: CZMQ installs its own handlers
      * on first use unless told not to. */
@@ -99,6 +123,12 @@ p2c2r_client *p2c2r_client_new(const p2c2r_client_config *config, int *err)
         .learn = c->learn,
         .adapt = c->adapt,
     };
+    if (config->curve_public_key) { /* checked above */
+        snprintf(io.curve_public, sizeof io.curve_public, "%s", config->curve_public_key);
+        snprintf(io.curve_secret, sizeof io.curve_secret, "%s", config->curve_secret_key);
+        snprintf(io.coordinator_key, sizeof io.coordinator_key, "%s",
+                 config->coordinator_public_key);
+    }
     c->io = sdk_io_new(&io, &rc);
     if (!c->io)
         goto fail;

@@ -51,6 +51,8 @@ struct sdk_io {
     uint64_t next_timer; /* earliest time a timer pass has work (UINT64_MAX: none) */
     bool connected;      /* a connection to the coordinator is up */
     bool was_connected;  /* one was up before: a new one is a reconnect */
+    bool refused;        /* the last handshake failed: the coordinator refused our key, or
+                            we have the wrong key for it (CURVE) */
     uint64_t started_us; /* when the thread started */
     uint64_t retry_us;   /* when to try again sending jobs a connected DEALER refused
                             (its queue full, or the connection not yet attached); 0:
@@ -402,8 +404,12 @@ static void on_monitor(sdk_io *io)
                 go_local(io, list[i], SDK_WHY_UNREACHABLE);
             free(list);
         }
+    } else if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH ||
+               event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) {
+        io->refused = true; /* libzmq tries again; tasks end as unreachable, saying why */
     } else if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
         io->connected = true;
+        io->refused = false;
         bool again = io->was_connected;
         io->was_connected = true;
         /* A heartbeat at once: its answer says whether this is the same coordinator, and
@@ -453,7 +459,10 @@ static void on_timers(sdk_io *io, uint64_t now)
                 go_local(io, j, SDK_WHY_NO_ANSWER);
             }
         } else if (silent)
-            job_fail(io, j, P2C2R_E_COORDLOST, "no word from the coordinator: unreachable or down",
+            job_fail(io, j, P2C2R_E_COORDLOST,
+                     io->refused ? "the coordinator refused the connection: this client's key "
+                                   "is not allowed, or the coordinator key is wrong (CURVE)"
+                                 : "no word from the coordinator: unreachable or down",
                      SDK_WHY_UNREACHABLE);
         else
             job_fail(io, j, P2C2R_E_DEADLINE, "no answer from the cluster by the deadline",
@@ -624,7 +633,10 @@ static int setup(sdk_io *io)
     if (!io->jobs || !io->jpeg)
         return P2C2R_E_NOMEM;
     zhashx_set_destructor(io->jobs, job_destructor);
-    return sdk_dealer_open(io->cfg.endpoint, &io->dealer, &io->monitor);
+    const char *const keys[3] = {io->cfg.curve_public, io->cfg.curve_secret,
+                                 io->cfg.coordinator_key};
+    return sdk_dealer_open(io->cfg.endpoint, io->cfg.curve_public[0] ? keys : NULL, &io->dealer,
+                           &io->monitor);
 }
 
 static void teardown(sdk_io *io)

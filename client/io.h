@@ -33,15 +33,19 @@
 #include "client/job.h"
 #include "client/learn.h"
 #include "client/results.h"
+#include "common/curve.h"
 
 typedef struct sdk_io_config {
-    const char *endpoint;   /* the coordinator's clients endpoint */
-    uint32_t grace_ms;      /* a job with no answer is ended this long after its deadline */
-    uint32_t local_threads; /* fallback threads; 0: no fallback */
-    uint64_t session;       /* our sender id */
-    sdk_results *results;   /* where results go (borrowed) */
-    sdk_learn *learn;       /* learnt latencies (borrowed) */
-    sdk_adapt *adapt;       /* adaptive quality (borrowed), or NULL */
+    const char *endpoint;         /* the coordinator's clients endpoint */
+    uint32_t grace_ms;            /* a job with no answer is ended this long after its deadline */
+    uint32_t local_threads;       /* fallback threads; 0: no fallback */
+    uint64_t session;             /* our sender id */
+    sdk_results *results;         /* where results go (borrowed) */
+    sdk_learn *learn;             /* learnt latencies (borrowed) */
+    sdk_adapt *adapt;             /* adaptive quality (borrowed), or NULL */
+    p2c2r_curve_key curve_public; /* CurveZMQ: our public key ("" for plain TCP) */
+    p2c2r_curve_key curve_secret; /* our secret key */
+    p2c2r_curve_key coordinator_key; /* the coordinator's public key */
 } sdk_io_config;
 
 typedef struct sdk_io sdk_io;

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "common/curve.h"
 #include "common/task.h"
 
 /* Reconnects start quickly and back off to half a second, so a restarted coordinator is
@@ -168,7 +169,7 @@ static void shared_ctx_make(void)
     shared_ctx = zmq_ctx_new();
 }
 
-int sdk_dealer_open(const char *endpoint, void **dealer, void **monitor)
+int sdk_dealer_open(const char *endpoint, const char *const *curve, void **dealer, void **monitor)
 {
     pthread_once(&shared_ctx_once, shared_ctx_make);
     if (!shared_ctx)
@@ -192,9 +193,17 @@ int sdk_dealer_open(const char *endpoint, void **dealer, void **monitor)
     snprintf(name, sizeof name, "inproc://p2c2r-client-monitor-%" PRIu64,
              (uint64_t)atomic_fetch_add(&serial, 1));
     /* Connected means the handshake is done: only then does the DEALER take messages. */
-    if (zmq_socket_monitor(*dealer, name, ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED) ||
+    if (zmq_socket_monitor(*dealer, name,
+                           ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) ||
         zmq_connect(*monitor, name) != 0)
         return P2C2R_E_IO;
+    if (curve) {
+        int rc = p2c2r__curve_client_setup(*dealer, curve[0], curve[1], curve[2]);
+        if (rc != P2C2R_OK)
+            return rc;
+    }
     if (zmq_connect(*dealer, endpoint) != 0)
         return errno == EINVAL || errno == EPROTONOSUPPORT ? P2C2R_E_INVAL /* malformed */
                                                            : P2C2R_E_IO;

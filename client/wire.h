@@ -20,11 +20,12 @@
 #include "common/envelope.h"
 
 /* Open the DEALER to the coordinator at endpoint and a PAIR that receives its connection
- * events (handshake succeeded, disconnected), in the ZeroMQ context every client of the
- * process shares. P2C2R_OK; P2C2R_E_INVAL for
- * a malformed endpoint; P2C2R_E_NOMEM or P2C2R_E_IO. Sockets made before a failure are
- * in *dealer and *monitor, for the caller to close. */
-int sdk_dealer_open(const char *endpoint, void **dealer, void **monitor);
+ * events (handshake succeeded or failed, disconnected), in the ZeroMQ context every client
+ * of the process shares. curve: NULL for plain TCP, else our public key, our secret key and
+ * the coordinator's public key (Z85). P2C2R_OK; P2C2R_E_INVAL for a malformed endpoint or
+ * key; P2C2R_E_UNSUPPORTED when libzmq has no CURVE; P2C2R_E_NOMEM or P2C2R_E_IO. Sockets
+ * made before a failure are in *dealer and *monitor, for the caller to close. */
+int sdk_dealer_open(const char *endpoint, const char *const *curve, void **dealer, void **monitor);
 
 typedef struct sdk_outbox sdk_outbox;
 

@@ -247,11 +247,11 @@ int p2c2r__envelope_recv(void *sock, bool routed, int flags, p2c2r_envelope_msg 
             rc = P2C2R_E_IO;
             goto done;
         }
+        /* Set by the coordinator's ZAP handler on every message of a CURVE connection. */
+        const char *user = zmq_msg_gets(&part, "User-Id");
+        if (user)
+            snprintf(msg->user_id, sizeof msg->user_id, "%s", user);
     }
-    /* Set by a ZAP handler (CurveZMQ): who the connection authenticated as. */
-    const char *user_id = zmq_msg_gets(&part, "User-Id");
-    if (user_id)
-        snprintf(msg->user_id, sizeof msg->user_id, "%s", user_id);
     rc = p2c2r__envelope_decode(zmq_msg_data(&part), zmq_msg_size(&part), &msg->env);
     if (rc == P2C2R_OK && msg->env->n_items) {
         rc = recv_items(sock, msg, &part);

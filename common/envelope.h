@@ -21,6 +21,7 @@
 #include <stdint.h>
 #include <zmq.h>
 
+#include "common/curve.h"
 #include "p2c2r_error.h"
 #include "p2c2r_formats.h"
 #include "p2c2r.pb-c.h"
@@ -54,19 +55,16 @@ int p2c2r__envelope_dup(const p2c2r_envelope *env, p2c2r_envelope **copy);
 int p2c2r__envelope_encode(const p2c2r_envelope *env, zmq_msg_t *msg);
 
 /* One received message. */
-/* Longest ZAP User-Id kept (a CurveZMQ public key in Z85 is 40 characters). */
-#define P2C2R_USER_ID_MAX 96
-
 typedef struct p2c2r_envelope_msg {
     uint8_t route[P2C2R_ROUTE_MAX_BYTES]; /* sender's routing id (ROUTER sockets) */
     size_t route_len;                     /* 0 on DEALER sockets */
     p2c2r_envelope *env;                  /* decoded frame 1; NULL if it failed to decode */
     zmq_msg_t payload;                    /* the payload frame (empty when has_payload false) */
     bool has_payload;                     /* whether a payload frame came */
+    p2c2r_curve_key user_id;              /* routed: the sender's CURVE public key, as the
+                                             ZAP handler named it (User-Id); "" without */
     zmq_msg_t *item_payloads;             /* a batch: the payload of each env->items entry
                                              (malloc'd), else NULL */
-    char user_id[P2C2R_USER_ID_MAX];      /* the ZAP User-Id of the sender's connection
-                                             (its CurveZMQ key), "" when it has none */
 } p2c2r_envelope_msg;
 
 /* Receive one whole message from sock (routed: it is a ROUTER). flags as for zmq_msg_recv

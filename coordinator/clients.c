@@ -160,6 +160,10 @@ static coord_client *client_new(coord_clients *clients, const p2c2r_envelope_msg
     memcpy(client->route, msg->route, msg->route_len);
     client->route_len = msg->route_len;
     client->account = clients->account;
+    snprintf(client->identity, sizeof client->identity, "%s", msg->user_id);
+    const coord_allowed *allowed = coord_allowlist_find(clients->config.allowed, msg->user_id);
+    client->max_priority = allowed ? allowed->max_priority : UINT32_MAX;
+    client->max_queued_bytes = allowed ? allowed->max_queued_bytes : 0;
     atomic_init(&client->refs, 1);
     atomic_fetch_add(&clients->account->refs, 1);
     p2c2r_route_key key;
@@ -174,10 +178,12 @@ static coord_client *client_new(coord_clients *clients, const p2c2r_envelope_msg
 }
 
 /* The record of the sender of msg, created or moved to msg's connection as needed. Sets
- * *came_back when a client that was away (or on another connection) is back. */
+ * *came_back when a client that was away (or on another connection) is back. NULL with
+ * *refusal set when it may not have it. */
 static coord_client *client_of(coord_clients *clients, const p2c2r_envelope_msg *msg,
-                               coord_client **came_back)
+                               coord_client **came_back, const char **refusal)
 {
+    *refusal = "coordinator out of memory";
     uint64_t session = msg->env ? msg->env->sender : 0;
     p2c2r_route_key key;
     p2c2r__route_key(msg->route, msg->route_len, key);
@@ -185,6 +191,11 @@ static coord_client *client_of(coord_clients *clients, const p2c2r_envelope_msg 
                                    : zhashx_lookup(clients->by_route, key);
     if (!client)
         return client_new(clients, msg, session);
+    /* A session is its key's: another key naming it gets nothing of it. */
+    if (strcmp(client->identity, msg->user_id) != 0) {
+        *refusal = "this session belongs to another client key";
+        return NULL;
+    }
     if (client->route_len != msg->route_len ||
         memcmp(client->route, msg->route, msg->route_len) != 0) {
         /* The same client on a new connection (only one with a session can be found
@@ -238,10 +249,11 @@ coord_client_event coord_clients_recv(coord_clients *clients, p2c2r_envelope_msg
                                  "clients may only send SUBMIT, CANCEL or HEARTBEAT");
         return COORD_CLIENT_NONE;
     }
-    coord_client *from = client_of(clients, msg, came_back);
+    const char *refusal;
+    coord_client *from = client_of(clients, msg, came_back, &refusal);
     if (!from) {
-        coord_clients_send_error(clients, msg->route, msg->route_len, env->task_id, P2C2R_E_NOMEM,
-                                 "coordinator out of memory");
+        coord_clients_send_error(clients, msg->route, msg->route_len, env->task_id,
+                                 msg->user_id[0] ? P2C2R_E_DENIED : P2C2R_E_NOMEM, refusal);
         return COORD_CLIENT_NONE;
     }
     from->last_seen_us = p2c2r__now_us();
@@ -269,6 +281,10 @@ bool coord_clients_budget(const coord_clients *clients, const coord_client *clie
                           const char **detail)
 {
     uint64_t mine = client->held_bytes + atomic_load(&client->sending_bytes) + bytes;
+    if (client->max_queued_bytes && mine > client->max_queued_bytes) {
+        *detail = "client key is over its queued-bytes limit (--allow-clients)";
+        return false;
+    }
     if (mine > clients->config.max_client_bytes) {
         *detail = "client is over its memory budget on the coordinator (--max-client-mb)";
         return false;
@@ -279,6 +295,14 @@ bool coord_clients_budget(const coord_clients *clients, const coord_client *clie
         return false;
     }
     return true;
+}
+
+int coord_clients_allows(const coord_client *client, uint32_t priority, const char **detail)
+{
+    if (priority <= client->max_priority)
+        return P2C2R_OK;
+    *detail = "priority above the highest this client key may use (--allow-clients)";
+    return P2C2R_E_DENIED;
 }
 
 void coord_clients_hold(coord_clients *clients, coord_client *client, int64_t bytes)

@@ -31,6 +31,7 @@
 #include <stddef.h>
 
 #include "common/envelope.h"
+#include "coordinator/allowlist.h"
 
 struct coord_task; /* the coordinator's task; clients only link them */
 typedef struct coord_account coord_account;
@@ -50,14 +51,19 @@ typedef struct coord_client {
     uint64_t last_seen_us;                /* last message from it */
     coord_account *account;               /* the coordinator-wide byte counts */
     struct coord_task *parked;            /* answers waiting for it (list owned by tasks.c) */
+    p2c2r_curve_key identity;             /* its CURVE public key (ZAP User-Id); "" without */
+    uint32_t max_priority;                /* highest priority its key may use */
+    uint64_t max_queued_bytes;            /* bytes its key may have held (0: no own limit) */
 } coord_client;
 
 typedef struct coord_clients coord_clients;
 
 typedef struct coord_clients_config {
-    uint64_t instance;         /* the coordinator's incarnation, stamped on what it sends */
-    uint64_t max_bytes;        /* all clients together (see the top of this file) */
-    uint64_t max_client_bytes; /* one client */
+    uint64_t instance;              /* the coordinator's incarnation, stamped on what it sends */
+    uint64_t max_bytes;             /* all clients together (see the top of this file) */
+    uint64_t max_client_bytes;      /* one client */
+    const coord_allowlist *allowed; /* with CURVE: client keys and their limits (borrowed;
+                                       a connection's key is on it, auth.h), else NULL */
 } coord_clients_config;
 
 /* sock: the raw libzmq clients ROUTER, owned by the caller. NULL when out of memory. */
@@ -80,10 +86,12 @@ typedef enum coord_client_event {
 coord_client_event coord_clients_recv(coord_clients *clients, p2c2r_envelope_msg *msg,
                                       coord_client **client, coord_client **came_back);
 
-/* Whether admitting bytes more for client stays within the bounds; if not, *detail says
- * which. */
+/* Whether admitting bytes more for client stays within the bounds (its key's own among
+ * them); if not, *detail says which. */
 bool coord_clients_budget(const coord_clients *clients, const coord_client *client, uint64_t bytes,
                           const char **detail);
+/* Whether client's key may submit at this priority: P2C2R_OK, or P2C2R_E_DENIED and why. */
+int coord_clients_allows(const coord_client *client, uint32_t priority, const char **detail);
 /* Count bytes held (positive) or released (negative) for one of client's tasks. */
 void coord_clients_hold(coord_clients *clients, coord_client *client, int64_t bytes);
 

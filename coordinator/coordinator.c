@@ -19,6 +19,7 @@
 #include "common/envelope.h"
 #include "common/log.h"
 #include "common/random.h"
+#include "coordinator/auth.h"
 #include "coordinator/clients.h"
 #include "coordinator/metrics.h"
 #include "coordinator/peerlink.h"
@@ -48,6 +49,7 @@ struct coordinator {
     coord_clients *clients;    /* client side */
     coord_link *link;          /* peer side */
     coord_tasks *tasks;        /* task lifecycle */
+    coord_auth *auth;          /* CURVE keys and the ZAP handler, or NULL (plain TCP) */
     coord_metrics *metrics;    /* figures and their HTTP server; NULL when not asked for */
     uint64_t instance;         /* this process's incarnation */
     char client_endpoint[256]; /* bound address for clients */
@@ -140,10 +142,11 @@ static void sweep_peers(coordinator *c, uint64_t now)
 
 int coordinator_run(coordinator *c)
 {
-    zmq_pollitem_t items[2] = {
+    zmq_pollitem_t items[5] = {
         {zsock_resolve(c->peer_sock), 0, ZMQ_POLLIN, 0}, /* peers first: results free slots */
         {zsock_resolve(c->client_sock), 0, ZMQ_POLLIN, 0},
     };
+    int nitems = 2 + (c->auth ? coord_auth_poll_items(c->auth, items + 2) : 0);
     uint64_t sweep_every = coord_link_sweep_interval_us(c->link);
     uint64_t next_sweep = p2c2r__now_us() + sweep_every;
     uint64_t next_client_sweep = next_sweep + CLIENT_SWEEP_US;
@@ -161,13 +164,19 @@ int coordinator_run(coordinator *c)
         if (due < wake)
             wake = due;
         long timeout_ms = wake > now ? (long)((wake - now + 999) / 1000) : 0;
-        if (zmq_poll(items, 2, timeout_ms) < 0) {
+        if (zmq_poll(items, nitems, timeout_ms) < 0) {
             if (errno == EINTR)
                 continue;
             log_error("poll failed: %s", zmq_strerror(errno));
             rc = P2C2R_E_IO;
             break;
         }
+        /* Handshakes wait for the ZAP handler: answered first. */
+        for (int i = 2; i < nitems; i++)
+            if (items[i].revents & ZMQ_POLLIN) {
+                coord_auth_handle(c->auth);
+                break;
+            }
         /* Reading until a socket is empty, rather than asking it (ZMQ_EVENTS) after each
          * message, saves a round of libzmq's command processing per message. */
         for (int i = 0; i < POLL_BATCH && (items[0].revents & ZMQ_POLLIN); i++)
@@ -239,6 +248,22 @@ coordinator *coordinator_new(const coordinator_config *config, int *err)
     c->peer_sock = zsock_new(ZMQ_ROUTER);
     if (!c->client_sock || !c->peer_sock)
         goto fail;
+    if (config->curve_secret) {
+        char why[512];
+        rc = P2C2R_E_INVAL;
+        c->auth = coord_auth_new(config->curve_secret, config->allow_peers, config->allow_clients,
+                                 why, sizeof why);
+        if (!c->auth) {
+            log_error("%s", why);
+            goto fail;
+        }
+        /* Before binding: no connection may come in unchecked. */
+        if ((rc = coord_auth_secure(c->auth, c->peer_sock, true)) != P2C2R_OK ||
+            (rc = coord_auth_secure(c->auth, c->client_sock, false)) != P2C2R_OK) {
+            log_error("cannot make the sockets CURVE servers: %s", p2c2r_strerror(rc));
+            goto fail;
+        }
+    }
     rc = bind_socket(c->client_sock, config->client_endpoint, c->client_endpoint,
                      sizeof c->client_endpoint);
     if (rc != P2C2R_OK)
@@ -257,6 +282,7 @@ coordinator *coordinator_new(const coordinator_config *config, int *err)
         .instance = c->instance,
         .max_bytes = (uint64_t)config->max_queued_mb << 20,
         .max_client_bytes = (uint64_t)config->max_client_mb << 20,
+        .allowed = c->auth ? coord_auth_clients(c->auth) : NULL,
     };
     coord_select_weights weights = {config->score_weights[0], config->score_weights[1],
                                     config->score_weights[2], config->score_weights[3]};
@@ -300,6 +326,7 @@ void coordinator_destroy(coordinator **coord)
     coord_peers_destroy(&c->peers);
     zsock_destroy(&c->client_sock);
     zsock_destroy(&c->peer_sock);
+    coord_auth_destroy(&c->auth); /* after the sockets it watches */
     free(c);
     *coord = NULL;
 }

@@ -31,6 +31,10 @@ typedef struct coordinator_config {
     double score_weights[4];     /* history, load, rtt, affinity (select.h) */
     uint32_t cache_mb;           /* bound of the result cache (0: none) */
     bool cache_shared;           /* one result cache for all clients (cache.h) */
+    const char *curve_secret;    /* key file: both sockets are CURVE servers (auth.h); NULL:
+                                    plain TCP, and the two below are unused */
+    const char *allow_peers;     /* allowlist of peer keys (allowlist.h) */
+    const char *allow_clients;   /* allowlist of client keys and their limits */
     const char *metrics_address; /* HOST:PORT for /metrics and /status (NULL: none) */
     double recheck_rate;         /* share of results checked on a second peer (recheck.h) */
 } coordinator_config;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/cliopt.h"
+#include "common/curve.h"
 #include "common/log.h"
 #include "coordinator/coordinator.h"
 #include "coordinator/recheck.h"
@@ -41,6 +42,12 @@ static void usage(FILE *out)
             "  --cache-shared          one result cache for all clients rather than one per\n"
             "                          client: more hits, but a client can tell from the\n"
             "                          speed of an answer that another sent the same frame\n"
+            "  --curve-secret FILE     the coordinator's secret key (p2c2r keygen): both\n"
+            "                          sockets become CurveZMQ servers and only keys on the\n"
+            "                          allowlists below get in (default: plain TCP)\n"
+            "  --allow-peers FILE      public keys that may register as peers, one a line\n"
+            "  --allow-clients FILE    public keys that may submit, one a line, each with\n"
+            "                          optional limits: KEY [priority=N] [queued-bytes=N[k|M|G]]\n"
             "  --metrics HOST:PORT     serve Prometheus metrics on http://HOST:PORT/metrics\n"
             "                          and the cluster's status as JSON on /status, read by\n"
             "                          `p2c2r status` (default: off; a PORT of 0 picks one)\n"
@@ -115,6 +122,9 @@ int main(int argc, char **argv)
         {"score-weights", required_argument, NULL, 'w'},
         {"cache-mb", required_argument, NULL, 'C'},
         {"cache-shared", no_argument, NULL, 'S'},
+        {"curve-secret", required_argument, NULL, 'K'},
+        {"allow-peers", required_argument, NULL, 'P'},
+        {"allow-clients", required_argument, NULL, 'L'},
         {"metrics", required_argument, NULL, 'X'},
         {"recheck-rate", required_argument, NULL, 'r'},
         {"log-level", required_argument, NULL, 'l'},
@@ -174,6 +184,15 @@ int main(int argc, char **argv)
         case 'S':
             config.cache_shared = true;
             break;
+        case 'K':
+            config.curve_secret = optarg;
+            break;
+        case 'P':
+            config.allow_peers = optarg;
+            break;
+        case 'L':
+            config.allow_clients = optarg;
+            break;
         case 'X':
             config.metrics_address = optarg;
             break;
@@ -196,6 +215,16 @@ int main(int argc, char **argv)
     if (optind < argc) {
         fprintf(stderr, PROGRAM ": unexpected argument '%s'\n", argv[optind]);
         usage(stderr);
+        return 2;
+    }
+    if (!config.curve_secret != !config.allow_peers ||
+        !config.curve_secret != !config.allow_clients) {
+        fprintf(stderr, PROGRAM ": --curve-secret, --allow-peers and --allow-clients go "
+                                "together (an allowlist may be an empty file)\n");
+        return 2;
+    }
+    if (config.curve_secret && !p2c2r__curve_available()) {
+        fprintf(stderr, PROGRAM ": --curve-secret: %s\n", p2c2r__curve_missing());
         return 2;
     }
     p2c2r__log_init("coordinator", (enum p2c2r_log_level)level);

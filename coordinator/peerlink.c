@@ -90,6 +90,9 @@ static coord_peer *on_hello(coord_link *link, p2c2r_envelope_msg *msg, coord_pee
     const char *how = "registered";
     if (!peer) {
         peer = coord_peers_find_sender(link->peers, msg->env->sender);
+        /* A record is its key's: another key naming its sender id gets a record of its own. */
+        if (peer && strcmp(peer->key, msg->user_id) != 0)
+            peer = NULL;
         if (peer && coord_peers_rekey(link->peers, peer, msg->route, msg->route_len) == P2C2R_OK) {
             *reconnected = true;
             how = "reconnected";
@@ -100,6 +103,7 @@ static coord_peer *on_hello(coord_link *link, p2c2r_envelope_msg *msg, coord_pee
             send_error(link, msg, 0, P2C2R_E_NOMEM, "coordinator out of memory");
             return NULL;
         }
+        snprintf(peer->key, sizeof peer->key, "%s", msg->user_id);
     }
     uint64_t now = p2c2r__now_us();
     peer->last_seen_us = now;

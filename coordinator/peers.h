@@ -71,6 +71,7 @@ typedef struct coord_peer {
     uint64_t sender;                        /* the peer process's own id; 0 when it sent none */
     char name[64];                          /* what the peer calls itself, for logs */
     char identity[REPUTATION_IDENTITY_MAX]; /* "key:" its ZAP User-Id, else "name:" its name */
+    p2c2r_curve_key key;                    /* its CURVE public key (ZAP User-Id); "" without */
     bool quarantined;                       /* outvoted by rechecks too often: never used */
     uint32_t kinds;                         /* bitmask of (1 << kind index) it runs */
     uint32_t modes;                         /* bitmask of (1 << upscale mode) it runs */

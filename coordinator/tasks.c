@@ -359,6 +359,8 @@ void coord_tasks_admit(coord_tasks *tasks, coord_client *client, const p2c2r_env
     if (rc == P2C2R_OK)
         rc = coord_verify_input(tasks->verify, env, payload ? zmq_msg_data(payload) : NULL, size,
                                 &input, &detail);
+    if (rc == P2C2R_OK)
+        rc = coord_clients_allows(client, env->priority, &detail);
     if (rc == P2C2R_OK && coord_queue_size(tasks->queue) >= tasks->config.max_queue) {
         rc = P2C2R_E_BUSY;
         detail = "coordinator queue is full (--max-queue)";

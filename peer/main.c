@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "common/cliopt.h"
+#include "common/curve.h"
 #include "common/log.h"
 #include "common/task.h"
 #include "p2c2r_error.h"
@@ -29,6 +30,9 @@ static void usage(FILE *out)
         "  --heartbeat-ms MS       heartbeat period (default 250)\n"
         "  --kinds LIST            task kinds to run, comma-separated: upscale, noop, sleep\n"
         "                          (default: all)\n"
+        "  --curve-secret FILE     this peer's secret key file (p2c2r keygen): connect with\n"
+        "                          CurveZMQ; needs --coordinator-key (default: plain TCP)\n"
+        "  --coordinator-key KEY   the coordinator's public key: a key file or 40 Z85 chars\n"
         "  --metrics HOST:PORT     serve Prometheus metrics on http://HOST:PORT/metrics\n"
         "                          (default: off; a PORT of 0 picks one)\n"
         "  --log-level LEVEL       error, warn, info or debug (default info)\n"
@@ -58,6 +62,8 @@ int main(int argc, char **argv)
         .heartbeat_ms = 250,
     };
     int level = P2C2R_LOG_INFO;
+    const char *secret_file = NULL, *coordinator_key = NULL;
+    p2c2r_curve_key keys[3]; /* public, secret, coordinator's */
     static const struct option options[] = {
         {"coordinator", required_argument, NULL, 'c'},
         {"slots", required_argument, NULL, 's'},
@@ -65,6 +71,8 @@ int main(int argc, char **argv)
         {"name", required_argument, NULL, 'n'},
         {"heartbeat-ms", required_argument, NULL, 'b'},
         {"kinds", required_argument, NULL, 'k'},
+        {"curve-secret", required_argument, NULL, 'K'},
+        {"coordinator-key", required_argument, NULL, 'C'},
         {"metrics", required_argument, NULL, 'X'},
         {"log-level", required_argument, NULL, 'l'},
         {"help", no_argument, NULL, 'h'},
@@ -96,6 +104,12 @@ int main(int argc, char **argv)
                                   &config.heartbeat_ms))
                 return 2;
             break;
+        case 'K':
+            secret_file = optarg;
+            break;
+        case 'C':
+            coordinator_key = optarg;
+            break;
         case 'X':
             config.metrics_address = optarg;
             break;
@@ -115,6 +129,25 @@ int main(int argc, char **argv)
         fprintf(stderr, PROGRAM ": unexpected argument '%s'\n", argv[optind]);
         usage(stderr);
         return 2;
+    }
+    if (!secret_file != !coordinator_key) {
+        fprintf(stderr, PROGRAM ": --curve-secret and --coordinator-key go together\n");
+        return 2;
+    }
+    if (secret_file) {
+        char why[512];
+        if (!p2c2r__curve_available()) {
+            fprintf(stderr, PROGRAM ": --curve-secret: %s\n", p2c2r__curve_missing());
+            return 2;
+        }
+        if (p2c2r__curve_load(secret_file, keys[0], keys[1], why, sizeof why) ||
+            p2c2r__curve_public(coordinator_key, keys[2], why, sizeof why)) {
+            fprintf(stderr, PROGRAM ": %s\n", why);
+            return 2;
+        }
+        config.curve_public = keys[0];
+        config.curve_secret = keys[1];
+        config.coordinator_key = keys[2];
     }
     p2c2r__log_init("peer", (enum p2c2r_log_level)level);
     zsys_init(); /* installs the SIGINT/SIGTERM handler behind zsys_interrupted */

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "common/clock.h"
+#include "common/curve.h"
 #include "common/envelope.h"
 #include "common/log.h"
 #include "common/random.h"
@@ -47,6 +48,7 @@ struct peer {
     char name[64];             /* what the coordinator calls us */
     uint64_t sender;           /* our random id, the same for the life of the process */
     zsock_t *dealer;           /* to the coordinator */
+    zsock_t *monitor;          /* the dealer's failed CURVE handshakes, or NULL */
     void *sock;                /* raw handle of dealer */
     zactor_t **workers;        /* one per slot */
     peer_slot *slots;          /* what each worker is doing */
@@ -149,6 +151,18 @@ static bool resident_changed(peer *p, const peer_report *r)
     return true;
 }
 
+/* Whether a CURVE handshake has failed since the last look. */
+static bool refused(peer *p)
+{
+    bool any = false;
+    zmsg_t *ev;
+    while (p->monitor && (ev = zmsg_recv(p->monitor))) {
+        any = true;
+        zmsg_destroy(&ev);
+    }
+    return any;
+}
+
 /* A heartbeat: what the peer runs, and its PeerInfo when the resident tables changed. */
 static void send_beat(peer *p)
 {
@@ -198,7 +212,10 @@ static void send_hello(peer *p)
         rc = p2c2r__envelope_send(p->sock, NULL, 0, &env, NULL, ZMQ_DONTWAIT);
     }
     if (rc != P2C2R_OK)
-        log_limited(P2C2R_LOG_WARN, "hello not sent: %s", p2c2r_strerror(rc));
+        log_limited(P2C2R_LOG_WARN, "hello not sent: %s%s", p2c2r_strerror(rc),
+                    refused(p) ? " (the coordinator refused the connection: this peer's key is "
+                                 "not on its peers allowlist, or --coordinator-key is wrong)"
+                               : "");
 }
 
 /* Say hello unless one went out within the backoff; each unanswered hello doubles it. */
@@ -528,6 +545,26 @@ peer *peer_new(const peer_config *config, int *err)
     }
     zsock_set_linger(p->dealer, SHUTDOWN_LINGER_MS);
     zsock_set_maxmsgsize(p->dealer, (int)(P2C2R_PAYLOAD_MAX_BYTES + P2C2R_ENVELOPE_MAX_BYTES));
+    if (config->curve_public) {
+        rc = p2c2r__curve_client_setup(zsock_resolve(p->dealer), config->curve_public,
+                                       config->curve_secret, config->coordinator_key);
+        if (rc != P2C2R_OK) {
+            log_error("cannot set the CURVE keys: %s",
+                      rc == P2C2R_E_UNSUPPORTED ? p2c2r__curve_missing() : "malformed key");
+            goto fail;
+        }
+        /* Refusals are otherwise silent: the hellos just never get through. */
+        char name[64];
+        snprintf(name, sizeof name, "inproc://p2c2r-peer-monitor-%p", (void *)p);
+        rc = P2C2R_E_IO;
+        if (zmq_socket_monitor(zsock_resolve(p->dealer), name,
+                               ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
+                                   ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                                   ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) != 0 ||
+            !(p->monitor = zsock_new(ZMQ_PAIR)) || zsock_connect(p->monitor, "%s", name) != 0)
+            goto fail;
+        zsock_set_rcvtimeo(p->monitor, 0);
+    }
     if (zsock_connect(p->dealer, "%s", config->coordinator) < 0) {
         log_error("cannot connect to %s: %s", config->coordinator, zmq_strerror(errno));
         rc = P2C2R_E_INVAL;
@@ -554,6 +591,7 @@ void peer_destroy(peer **pp)
     for (uint32_t w = 0; p->workers && w < p->config.slots; w++)
         zactor_destroy(&p->workers[w]);
     zsock_destroy(&p->dealer);
+    zsock_destroy(&p->monitor);
     peer_metrics_destroy(&p->res.metrics);
     peer_resources_fini(&p->res);
     free(p->workers);

@@ -19,6 +19,9 @@ typedef struct peer_config {
     uint32_t threads;            /* threads one task's work is shared between (1..256) */
     uint32_t heartbeat_ms;       /* heartbeat period */
     const char *kinds;           /* task kinds to run, comma-separated (NULL: all it has) */
+    const char *curve_public;    /* CurveZMQ: this peer's public key (Z85); NULL: plain TCP */
+    const char *curve_secret;    /* its secret key (Z85) */
+    const char *coordinator_key; /* the coordinator's public key (Z85) */
     const char *metrics_address; /* HOST:PORT for /metrics (NULL: none) */
 } peer_config;
 

@@ -88,6 +88,14 @@ typedef struct p2c2r_client_config {
     p2c2r_result_fn *on_result; /* results go here instead of to poll() (NULL: poll) */
     void *on_result_arg;        /* passed to on_result */
     uint32_t buffer_cache_mb;   /* memory for frame copies kept for reuse between submits (256) */
+    /* CurveZMQ (all three, or none for plain TCP): this client's keypair and the
+     * coordinator's public key, as 40-character Z85 strings (p2c2r_key_load() reads them
+     * from key files). A key the coordinator does not list for clients is refused in the
+     * handshake: nothing is sent, and tasks end at their deadline with P2C2R_E_COORDLOST
+     * (or go local with the fallback). */
+    const char *curve_public_key;       /* this client's public key */
+    const char *curve_secret_key;       /* this client's secret key */
+    const char *coordinator_public_key; /* the coordinator's public key */
 } p2c2r_client_config;
 
 /* One upscale request. */
@@ -129,7 +137,10 @@ typedef struct p2c2r_upscale_desc {
  * later, or, with the local fallback, go local at once.
  *
  * If the I/O thread fails (a network error it cannot go on from), every task it held ends
- * with P2C2R_E_IO and later submits return P2C2R_E_IO. */
+ * with P2C2R_E_IO and later submits return P2C2R_E_IO.
+ *
+ * P2C2R_E_INVAL for CURVE keys that are not all three given or not Z85 keys,
+ * P2C2R_E_UNSUPPORTED when they are given and libzmq has no CURVE. */
 p2c2r_client *p2c2r_client_new(const p2c2r_client_config *config, int *err);
 
 /* Stop the client's threads and free it. Unfinished tasks are abandoned (their results are
@@ -298,6 +309,22 @@ size_t p2c2r_client_latencies(const p2c2r_client *client, p2c2r_latency *out, si
  * P2C2R_E_INVAL for a description without a size. */
 int p2c2r_client_upscale_latency(const p2c2r_client *client, const p2c2r_upscale_desc *desc,
                                  p2c2r_latency *out);
+
+/* CurveZMQ keys: 40 Z85 characters and a NUL. */
+#define P2C2R_KEY_SIZE 41
+
+/* Make a keypair, written as NAME (the public key, to hand to the coordinator's operator)
+ * and NAME_secret (both keys, file mode 0600), in CZMQ's certificate format. Never
+ * overwrites: P2C2R_E_INVAL when either file exists, P2C2R_E_IO when they cannot be
+ * written, P2C2R_E_UNSUPPORTED when libzmq has no CURVE. */
+int p2c2r_keygen(const char *name);
+
+/* Read a key. source is a key file of either kind, or (for a public key only) the key
+ * itself as 40 Z85 characters. public_key is filled; secret_key, when not NULL, needs a
+ * NAME_secret file. P2C2R_E_IO when the file cannot be read, P2C2R_E_INVAL when it holds
+ * no such key, P2C2R_E_UNSUPPORTED when libzmq has no CURVE. */
+int p2c2r_key_load(const char *source, char public_key[P2C2R_KEY_SIZE],
+                   char secret_key[P2C2R_KEY_SIZE]);
 
 #ifdef __cplusplus
 }

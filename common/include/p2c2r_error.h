@@ -32,7 +32,8 @@ extern "C" {
     XX(CLOSED, -15, "client is shutting down")                                                     \
     XX(INTERNAL, -16, "internal error")                                                            \
     XX(COORDLOST, -17, "coordinator restarted or unreachable before the task finished")            \
-    XX(CANCELLED, -18, "cancelled by the client")
+    XX(CANCELLED, -18, "cancelled by the client")                                                  \
+    XX(DENIED, -19, "not allowed for this key")
 
 typedef enum p2c2r_error {
     P2C2R_OK = 0,

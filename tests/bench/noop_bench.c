@@ -11,7 +11,8 @@
  *
  * The cluster runs twice, without and then with --metrics on the coordinator and the peer
  * (pages rendered every 100 ms, nothing scraping them), and the ratio of the two is the
- * cost of the metrics.
+ * cost of the metrics. A third run has CurveZMQ on every connection: its ratio to the
+ * first is the cost of encryption.
  *
  * Then batching: noop tasks submitted 32 to a call with p2c2r_submit_batch(), which the
  * SDK sends as one SUBMIT message, the coordinator hands to peers as ASSIGN batches and
@@ -43,6 +44,8 @@
 #include <unistd.h>
 
 #include "cluster.h"
+#include "clusterkeys.h"
+#include "common/curve.h"
 #include "p2c2r.h"
 #include "testutil.h"
 
@@ -461,21 +464,33 @@ done:
 }
 
 /* Every case through a coordinator and one peer with a slot per task in flight, both
- * serving metrics when metrics is set. */
-static int run_p2c2r(figures *out, parts *out_parts, bool metrics)
+ * serving metrics when metrics is set; with curve, every connection is CurveZMQ
+ * (encrypted, keys checked by the coordinator, coordinator/auth.h). */
+static int run_p2c2r(figures *out, parts *out_parts, bool metrics, bool curve)
 {
     cluster cl = {0};
     char slots[16], address[64];
     snprintf(slots, sizeof slots, "%d", WINDOW);
     snprintf(address, sizeof address, "%s:0", cluster_host());
+    cluster_keys k = {0};
+    if (curve && cluster_keys_make(&k, slots))
+        return -1;
     const char *const peer_args[] = {"--slots", slots, metrics ? "--metrics" : NULL, address, NULL};
     const char *const coord_args[] = {"--metrics", address, NULL};
-    if (cluster_start_coordinator(&cl, metrics ? coord_args : NULL) != 0 ||
-        cluster_add_peer(&cl, peer_args) < 0) {
+    if (cluster_start_coordinator(&cl, metrics ? coord_args
+                                       : curve ? k.coord_args
+                                               : NULL) != 0 ||
+        cluster_add_peer(&cl, curve ? k.peer_args : peer_args) < 0) {
         cluster_stop(&cl);
+        cluster_keys_remove(&k);
         return -1;
     }
     p2c2r_client_config config = {.coordinator = cl.client_endpoint, .max_in_flight = WINDOW};
+    if (curve) {
+        config.curve_public_key = k.client_public;
+        config.curve_secret_key = k.client_secret;
+        config.coordinator_public_key = k.coord;
+    }
     int err = 0;
     p2c2r_client *client = p2c2r_client_new(&config, &err);
     int rc = -1;
@@ -494,6 +509,7 @@ static int run_p2c2r(figures *out, parts *out_parts, bool metrics)
 done:
     p2c2r_client_destroy(&client);
     cluster_stop(&cl);
+    cluster_keys_remove(&k);
     return rc;
 }
 
@@ -666,7 +682,13 @@ static double ratio(double a, double b)
     return b > 0 ? a / b : 0;
 }
 
-static void print_case(const bench_case *c, const figures *zl, const figures *p2, const parts *pp)
+static double cpu_total(const figures *f)
+{
+    return f->cpu_us[0] + f->cpu_us[1] + f->cpu_us[2];
+}
+
+static void print_case(const bench_case *c, const figures *zl, const figures *p2, const parts *pp,
+                       const figures *cz)
 {
     printf("\nnoop: %ld tasks of %zu B, window %d, 1 worker (zmq_limit) / 1 peer with %d slots "
            "(p2c2r)\n",
@@ -692,6 +714,12 @@ static void print_case(const bench_case *c, const figures *zl, const figures *p2
         printf("ratio p2c2r/zmq_limit: throughput=%.2f p50=%.1f p99=%.1f\n",
                ratio(p2->tasks_per_s, zl->tasks_per_s), ratio((double)p2->p50, (double)zl->p50),
                ratio((double)p2->p99, (double)zl->p99));
+    if (cz->ok && p2->ok)
+        printf("p2c2r+CURVE: tasks_per_s=%.0f p50_us=%lu p99_us=%lu cpu_us=%.1f; ratio CURVE/plain "
+               "(cost of encryption): throughput=%.2f p50=%.2f p99=%.2f cpu=%.2f\n",
+               cz->tasks_per_s, cz->p50, cz->p99, cpu_total(cz),
+               ratio(cz->tasks_per_s, p2->tasks_per_s), ratio((double)cz->p50, (double)p2->p50),
+               ratio((double)cz->p99, (double)p2->p99), ratio(cpu_total(cz), cpu_total(p2)));
 }
 
 /* Batched figures beside the unbatched zmq_limit figure for 64 B (cases[0]). */
@@ -730,15 +758,19 @@ int main(void)
     install_handlers();
     setvbuf(stdout, NULL, _IOLBF, 0);
 
-    figures zl[NCASES] = {0}, p2[NCASES] = {0}, p2m[NCASES] = {0};
-    parts pp[NCASES] = {0}, ppm[NCASES] = {0};
+    figures zl[NCASES] = {0}, p2[NCASES] = {0}, p2m[NCASES] = {0}, cz[NCASES] = {0};
+    parts pp[NCASES] = {0}, ppm[NCASES] = {0}, cp[NCASES] = {0};
     batch_figures bf[NBATCH] = {0};
     /* P2C2R_BENCH_BATCHED_ONLY=1: the batched part alone, for working on it (no reference). */
     bool batched_only = getenv("P2C2R_BENCH_BATCHED_ONLY") != NULL;
     int zl_rc = batched_only ? 0 : run_zmq_limit(zl_bin, zl);
-    int p2_rc = batched_only ? 0 : run_p2c2r(p2, pp, false);
+    int p2_rc = batched_only ? 0 : run_p2c2r(p2, pp, false, false);
     if (p2_rc == 0 && !batched_only)
-        p2_rc = run_p2c2r(p2m, ppm, true);
+        p2_rc = run_p2c2r(p2m, ppm, true, false);
+    if (p2_rc == 0 && !batched_only && p2c2r__curve_available())
+        p2_rc = run_p2c2r(cz, cp, false, true);
+    else if (!p2c2r__curve_available())
+        printf("noop_bench: no CURVE figures: %s\n", p2c2r__curve_missing());
     /* P2C2R_BENCH_BATCH_CONFIGS=N: the first N batched configurations only. */
     const char *nconf = getenv("P2C2R_BENCH_BATCH_CONFIGS");
     size_t nbatch =
@@ -746,7 +778,7 @@ int main(void)
     for (size_t i = 0; i < nbatch && p2_rc == 0; i++)
         p2_rc = run_batched(&batch_configs[i], &bf[i]);
     for (size_t i = 0; i < NCASES; i++) {
-        print_case(&cases[i], &zl[i], &p2[i], &pp[i]);
+        print_case(&cases[i], &zl[i], &p2[i], &pp[i], &cz[i]);
         if (p2m[i].ok)
             printf("p2c2r --metrics: tasks_per_s=%.0f p50_us=%lu p99_us=%lu; ratio with/without "
                    "metrics: throughput=%.3f p50=%.3f p99=%.3f\n",
