@@ -455,8 +455,15 @@ static void on_timers(sdk_io *io, uint64_t now)
         else if (local && silent)
             go_local(io, j, SDK_WHY_UNREACHABLE);
         else if (local && now >= j->fallback_us) {
-            if (now < j->fallback_late_us && sdk_local_backlog(io->local)) {
-                j->fallback_us = j->fallback_late_us; /* busy: only at the last moment */
+            /* Busy: only at the last moment, unless the fallback would be through its
+             * backlog and this job before then anyway: starting it now costs the frames
+             * queued there nothing, and leaves the time until the last moment to a
+             * machine that stalls the process (the game's own work, a loaded CPU). */
+            sdk_estimate est;
+            sdk_learn_estimate(io->cfg.learn, &j->key, &est);
+            if (now < j->fallback_late_us && sdk_local_backlog(io->local) &&
+                local_finish(io, j, &est, now) > j->fallback_late_us) {
+                j->fallback_us = j->fallback_late_us;
                 schedule(io, j->fallback_us);
             } else {
                 go_local(io, j, SDK_WHY_NO_ANSWER);
@@ -652,8 +659,14 @@ static int setup(sdk_io *io)
         set_int(io->dealer, ZMQ_RECONNECT_IVL_MAX, RECONNECT_IVL_MAX_MS) ||
         zmq_setsockopt(io->dealer, ZMQ_MAXMSGSIZE, &max, sizeof max))
         return P2C2R_E_IO;
+    /* A name never used before in this process: a closed client's monitor endpoint is
+     * released by ZeroMQ's own thread some time after zmq_close(), so a name made from the
+     * address would be refused (EADDRINUSE) to a new client that the allocator placed at
+     * the same address. */
+    static atomic_uint_fast64_t monitors;
     char name[64];
-    snprintf(name, sizeof name, "inproc://p2c2r-client-%p-monitor", (void *)io);
+    snprintf(name, sizeof name, "inproc://p2c2r-client-monitor-%llu",
+             (unsigned long long)atomic_fetch_add(&monitors, 1));
     /* Connected means the handshake is done: only then does the DEALER take messages. */
     if (zmq_socket_monitor(io->dealer, name,
                            ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED) ||
