@@ -64,8 +64,7 @@ int p2c2r__envelope_decode(const void *data, size_t size, p2c2r_envelope **env)
     bool batchable = e->type == P2C2R__WIRE__MSG_TYPE__SUBMIT ||
                      e->type == P2C2R__WIRE__MSG_TYPE__ASSIGN ||
                      e->type == P2C2R__WIRE__MSG_TYPE__RESULT;
-    if (e->type <= P2C2R__WIRE__MSG_TYPE__MSG_TYPE_UNSPECIFIED ||
-        e->type > P2C2R_MSG_TYPE_LAST ||
+    if (e->type <= P2C2R__WIRE__MSG_TYPE__MSG_TYPE_UNSPECIFIED || e->type > P2C2R_MSG_TYPE_LAST ||
         (e->n_items && (!batchable || e->n_items > P2C2R_BATCH_MAX))) {
         p2c2r__wire__envelope__free_unpacked(e, NULL);
         return P2C2R_E_PROTOCOL;
