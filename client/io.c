@@ -680,6 +680,12 @@ static int setup(sdk_io *io)
 
 static void teardown(sdk_io *io)
 {
+    /* Stop the DEALER's monitor before closing the socket that reads it: ZeroMQ's I/O
+     * thread sends each event with a blocking send, so an event (the disconnect that
+     * closing the DEALER makes) for a monitor nobody reads any more would block that
+     * thread for good, and with it every client of the process. */
+    if (io->dealer)
+        zmq_socket_monitor(io->dealer, NULL, 0);
     if (io->monitor)
         zmq_close(io->monitor);
     if (io->dealer)
