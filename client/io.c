@@ -452,8 +452,15 @@ static void on_timers(sdk_io *io, uint64_t now)
         else if (local && silent)
             go_local(io, j, SDK_WHY_UNREACHABLE);
         else if (local && now >= j->fallback_us) {
-            if (now < j->fallback_late_us && sdk_local_backlog(io->local)) {
-                j->fallback_us = j->fallback_late_us; /* busy: only at the last moment */
+            /* Busy: only at the last moment, unless the fallback would be through its
+             * backlog and this job before then anyway: starting it now costs the frames
+             * queued there nothing, and leaves the time until the last moment to a
+             * machine that stalls the process (the game's own work, a loaded CPU). */
+            sdk_estimate est;
+            sdk_learn_estimate(io->cfg.learn, &j->key, &est);
+            if (now < j->fallback_late_us && sdk_local_backlog(io->local) &&
+                local_finish(io, j, &est, now) > j->fallback_late_us) {
+                j->fallback_us = j->fallback_late_us;
                 schedule(io, j->fallback_us);
             } else {
                 go_local(io, j, SDK_WHY_NO_ANSWER);

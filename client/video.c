@@ -264,9 +264,11 @@ static int run_video(const video_options *o)
             read++;
             continue;
         }
-        /* Wait for a result, but not past the next frame's time. */
+        /* Wait for a result, but not past the next frame's time; while the next slot's
+         * frame is still lent to the SDK (its release comes just after its result), check
+         * again in a millisecond rather than spin. */
         double wait = !eof && read - written < o->window ? due - cli_now_s() : 0.1;
-        int timeout = wait > 0 ? (int)(wait * 1000.0) + 1 : 0;
+        int timeout = wait > 0 ? (int)(wait * 1000.0) + 1 : atomic_load(&next->lent) ? 1 : 0;
         if (timeout > 100)
             timeout = 100;
         p2c2r_result *r = NULL;

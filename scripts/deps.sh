@@ -21,6 +21,8 @@ P2C2R_PACKAGES=(
   python3-yaml python3-kubernetes  # the test of deploy/kubernetes: YAML and the API's models
   clang libclang-rt-14-dev     # the libFuzzer build of tests/fuzz (clang's libFuzzer, ASan)
   prometheus                   # the metrics test scrapes the coordinator with a real server
+  g++                          # sdk_install: a C++ program built against the installed SDK
+  ffmpeg                       # video_test: real ffmpeg on both sides of `p2c2r video`
 )
 
 p2c2r_install_deps() {
