@@ -11,6 +11,8 @@ programs built here.
     connect to the Service's peers port; probes name container ports;
   - GPU peers are a DaemonSet of the CUDA image requesting nvidia.com/gpu, CPU peers
     request none;
+  - CurveZMQ keys: every key flag a program needs names a file in a read-only volume made
+    from a Secret, readable by the pod's group only;
   - the Containerfile's stages start the right program with real flags and expose the
     ports they bind.
 """
@@ -130,6 +132,32 @@ def workloads(docs):
     return [d for d in docs if d["kind"] in ("Deployment", "DaemonSet")]
 
 
+KEY_FLAGS = {"p2c2r-coordinator": ("--curve-secret", "--allow-peers", "--allow-clients"),
+             "p2c2r-peer": ("--curve-secret", "--coordinator-key")}
+
+
+def check_keys(where, program, given, c, pod):
+    """CurveZMQ keys: every key flag the program needs is given, and names a file in a
+    volume made from a Secret, mounted read-only, readable by the pod's fsGroup."""
+    secrets = {v["name"]: v["secret"] for v in pod.get("volumes", []) if "secret" in v}
+    mounts = [m for m in c.get("volumeMounts", []) if m["name"] in secrets]
+    for flag in KEY_FLAGS[program]:
+        path = given.get(flag)
+        if not path:
+            fail(f"{where}: no {flag}: keys come from a Secret")
+            continue
+        m = [m for m in mounts if path.startswith(m["mountPath"].rstrip("/") + "/")]
+        if not m:
+            fail(f"{where}: {flag} {path} is not in a volume made from a Secret")
+            continue
+        if not m[0].get("readOnly"):
+            fail(f"{where}: the Secret volume at {m[0]['mountPath']} is not read-only")
+        mode = secrets[m[0]["name"]].get("defaultMode", 0o644)
+        if mode & 0o007 or not mode & 0o040 or pod.get("securityContext", {}).get("fsGroup") is None:
+            fail(f"{where}: key files want a mode readable by the pod's fsGroup only, "
+                 f"has {oct(mode)}")
+
+
 def check_workload(d, flags, version, uid, services):
     name = d["metadata"]["name"]
     spec = d["spec"]
@@ -167,6 +195,7 @@ def check_workload(d, flags, version, uid, services):
                 port = c[probe].get("tcpSocket", {}).get("port")
                 if port not in ports and port not in ports.values():
                     fail(f"{where}: {probe} port {port} is not a container port")
+        check_keys(where, program, given, c, pod)
         gpus = c.get("resources", {}).get("limits", {}).get("nvidia.com/gpu", 0)
         if target == "coordinator":
             for flag, port_name in (("--clients", "clients"), ("--peers", "peers")):
