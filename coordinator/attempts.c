@@ -61,7 +61,7 @@ static void retry_or_end(coord_tasks *tasks, coord_task *task, int status, const
         return;
     }
     char why[160];
-    snprintf(why, sizeof why, "%s (after %u attempt%s)", detail, task->attempts,
+    snprintf(why, sizeof why, "%.120s (after %u attempt%s)", detail, task->attempts,
              task->attempts == 1 ? "" : "s");
     coord_task_end(tasks, task, status, why, NULL, NULL, NULL);
 }

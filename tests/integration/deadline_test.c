@@ -5,8 +5,10 @@
  * 2. With no coordinator at all, the SDK itself ends the task at deadline + grace.
  * 3. Tasks queued while no peer is there run in priority order once a one-slot peer joins.
  */
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cluster.h"
 #include "p2c2r.h"
@@ -31,9 +33,29 @@ static void expect_deadline(p2c2r_client *client, uint32_t deadline_ms, const ch
     p2c2r_result_free(&r);
 }
 
+/* Wait up to 10 s until the coordinator's log has `want` lines with needle. */
+static bool wait_for_lines(const char *log, const char *needle, int want)
+{
+    for (int i = 0; i < 1000; i++) {
+        if (testutil_count_lines(log, needle) >= want)
+            return true;
+        usleep(10000);
+    }
+    return false;
+}
+
 int main(void)
 {
     cluster cl = {0};
+    /* The coordinator's log at debug says when each task is queued: the peer of part 3
+     * must join only once all four are, or the first could be assigned on its own. */
+    char log[] = "/tmp/p2c2r-deadline-test-XXXXXX";
+    int fd = testutil_temp_file(log);
+    CHECK(fd >= 0);
+    if (fd >= 0)
+        close(fd);
+    cl.coordinator_log = log;
+    cl.log_level = "debug";
     if (cluster_start_coordinator(&cl, NULL)) {
         cluster_stop(&cl);
         return 1;
@@ -78,6 +100,7 @@ int main(void)
         CHECK_RC(p2c2r_submit_upscale(client, &desc, jpeg, size, &tasks[i].id), P2C2R_OK);
     }
     free(jpeg);
+    CHECK(wait_for_lines(log, " queued (upscale", 4));
     const char *const one_slot[] = {"--slots", "1", NULL};
     CHECK(cluster_add_peer(&cl, one_slot) >= 0);
     for (int i = 0; i < 4; i++) {
@@ -90,5 +113,6 @@ int main(void)
 done:
     p2c2r_client_destroy(&client);
     CHECK(cluster_stop(&cl) == 0);
+    unlink(log);
     return testutil_finish("deadline_test");
 }
