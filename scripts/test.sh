@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: install what is missing, check formatting, build with
-# -Wall -Wextra -Werror, run the unit, integration, gpu and fuzz suites, then run them
+# -Wall -Wextra -Werror (the demo's -O3 release build too, not tested), run the unit,
+# integration, gpu and fuzz suites, then run them
 # again under AddressSanitizer + UndefinedBehaviorSanitizer, then each fuzz target under
 # libFuzzer (clang) for a short while, a crash counting as a failure. Ends with one line:
 #   N passed, N failed, N skipped
@@ -36,6 +37,15 @@ run_suites() { # build-dir meson-setup-args...
 }
 
 run_suites build -Dwerror=true
+# The demo's build (scripts/demo.sh): -O3 finds warnings -O2 does not; built, not tested.
+step "build build-release (--buildtype=release -Dwerror=true)"
+if ! { [ -d build-release ] && meson setup build-release --reconfigure --buildtype=release \
+         -Dwerror=true >/dev/null ||
+       meson setup build-release --buildtype=release -Dwerror=true >/dev/null; } ||
+   ! ninja -C build-release; then
+  echo "build of build-release failed"
+  failed_steps=$((failed_steps + 1))
+fi
 # A UBSan report fails the process that made it, as an ASan report does.
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 run_suites build-sanitize -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false \
