@@ -21,13 +21,10 @@
 #include "common/jpegband.h"
 #include "common/jpegrows.h"
 #include "common/task.h"
+#include "common/upscale/frame.h"
 #include "common/upscale/plan_cache.h"
 #include "common/upscale/upscale.h"
-#include "common/zstd.h"
 #include "peer/kind.h"
-
-/* zstd level for ZSTD output: fast enough to keep up with the upscale itself. */
-#define OUTPUT_ZSTD_LEVEL 1
 
 static void free_buffer(void *data, void *hint)
 {
@@ -86,95 +83,6 @@ static int check_header(p2c2r_jpeg *jpeg, const peer_task_in *in, uint32_t *w, u
         *detail = "JPEG size differs from the declared size";
         return P2C2R_E_BADINPUT;
     }
-    return P2C2R_OK;
-}
-
-static int decode_input(p2c2r_jpeg *jpeg, const peer_task_in *in, p2c2r_image *img,
-                        const char **detail)
-{
-    const P2c2r__Wire__Frame *f = in->env->frame;
-    int rc;
-    switch ((int)f->codec) {
-    case P2C2R_CODEC_JPEG: {
-        uint32_t w, h;
-        p2c2r_pixel_format fmt;
-        rc = check_header(jpeg, in, &w, &h, &fmt, detail);
-        if (rc != P2C2R_OK)
-            return rc;
-        rc = p2c2r__jpeg_decode(jpeg, in->payload, in->payload_size, img);
-        if (rc != P2C2R_OK)
-            *detail = "JPEG is truncated or corrupt";
-        return rc;
-    }
-    case P2C2R_CODEC_RAW:
-        rc = p2c2r__image_from_raw(img, (p2c2r_pixel_format)f->pixel_format, f->width, f->height,
-                                   in->payload, in->payload_size);
-        if (rc != P2C2R_OK)
-            *detail = "raw payload size does not match its format and size";
-        return rc;
-    case P2C2R_CODEC_ZSTD: {
-        size_t want =
-            p2c2r__image_raw_size((p2c2r_pixel_format)f->pixel_format, f->width, f->height);
-        uint8_t *raw = NULL;
-        size_t raw_size = 0;
-        rc = p2c2r__zstd_decompress(in->payload, in->payload_size, want, &raw, &raw_size);
-        if (rc != P2C2R_OK) {
-            *detail = rc == P2C2R_E_TOOBIG ? "zstd frame declares more than the image size"
-                                           : "payload is not a valid zstd frame";
-            return rc == P2C2R_E_TOOBIG ? P2C2R_E_BADINPUT : rc;
-        }
-        rc = p2c2r__image_from_raw(img, (p2c2r_pixel_format)f->pixel_format, f->width, f->height,
-                                   raw, raw_size);
-        free(raw);
-        if (rc != P2C2R_OK)
-            *detail = "decompressed size does not match the image size";
-        return rc;
-    }
-    default:
-        *detail = "unknown input codec";
-        return P2C2R_E_UNSUPPORTED;
-    }
-}
-
-static int encode_output(const upscale_state *st, const P2c2r__Wire__UpscaleParams *up,
-                         const p2c2r_image *img, peer_task_out *out)
-{
-    int codec = up->output_codec ? (int)up->output_codec : P2C2R_CODEC_JPEG;
-    uint8_t *data = NULL;
-    size_t size = 0;
-    int rc;
-    if (codec == P2C2R_CODEC_JPEG && p2c2r__jpegband_supports(img->format)) {
-        int quality = up->jpeg_quality ? (int)up->jpeg_quality : (int)P2C2R_JPEG_QUALITY_DEF;
-        rc = p2c2r__jpegband_encode(img, quality, st->res->pool,
-                                    st->res->threads * BANDS_PER_THREAD, NULL, &data, &size);
-        out->free_fn = free_buffer;
-    } else if (codec == P2C2R_CODEC_JPEG) {
-        /* RGB24 (from 4:4:0 or 4:1:1 JPEGs, or raw RGB input): TurboJPEG, one thread. */
-        int quality = up->jpeg_quality ? (int)up->jpeg_quality : (int)P2C2R_JPEG_QUALITY_DEF;
-        rc = p2c2r__jpeg_encode(st->jpeg, img, quality, &data, &size);
-        out->free_fn = p2c2r__jpeg_free_buffer;
-    } else {
-        rc = p2c2r__image_to_raw(img, &data, &size);
-        out->free_fn = free_buffer;
-        if (rc == P2C2R_OK && codec == P2C2R_CODEC_ZSTD) {
-            uint8_t *packed = NULL;
-            size_t packed_size = 0;
-            rc = p2c2r__zstd_compress(data, size, OUTPUT_ZSTD_LEVEL, &packed, &packed_size);
-            free(data);
-            data = packed;
-            size = packed_size;
-        }
-    }
-    if (rc != P2C2R_OK) {
-        out->detail = "encoding the output failed";
-        return rc;
-    }
-    out->data = data;
-    out->size = size;
-    out->frame.codec = (P2c2r__Wire__Codec)codec;
-    out->frame.pixel_format = (P2c2r__Wire__PixelFormat)img->format;
-    out->frame.width = img->width;
-    out->frame.height = img->height;
     return P2C2R_OK;
 }
 
@@ -287,71 +195,61 @@ static int upscale_run_cpu(void *state, const peer_task_in *in, peer_task_out *o
 {
     upscale_state *st = state;
     const P2c2r__Wire__UpscaleParams *up = in->env->upscale;
-    p2c2r_image src = {0}, dst = {0};
-    const p2c2r_upscale_plan *plan = NULL;
-    int rc;
-
+    const P2c2r__Wire__Frame *f = in->env->frame;
     p2c2r_mode mode = up->mode ? (p2c2r_mode)up->mode : P2C2R_MODE_FAST;
     if (mode < P2C2R_MODE_FAST || mode > P2C2R_MODE_QUALITY) {
         out->detail = "unknown upscale mode";
         return P2C2R_E_UNSUPPORTED;
     }
     int out_codec = up->output_codec ? (int)up->output_codec : P2C2R_CODEC_JPEG;
-    if ((int)in->env->frame->codec == P2C2R_CODEC_JPEG && out_codec == P2C2R_CODEC_JPEG) {
+    p2c2r_pixel_format jpeg_fmt = P2C2R_PIX_UNSPECIFIED;
+    if ((int)f->codec == P2C2R_CODEC_JPEG) {
         uint32_t w, h;
-        p2c2r_pixel_format fmt;
-        rc = check_header(st->jpeg, in, &w, &h, &fmt, &out->detail);
+        int rc = check_header(st->jpeg, in, &w, &h, &jpeg_fmt, &out->detail);
         if (rc != P2C2R_OK)
             return rc;
-        if (p2c2r__jpegrows_supports(fmt) && p2c2r__jpegband_supports(fmt) &&
-            (!up->output_format || (int)up->output_format == (int)fmt))
-            return run_pipelined(st, in, mode, fmt, w, h, out);
+        if (out_codec == P2C2R_CODEC_JPEG && p2c2r__jpegrows_supports(jpeg_fmt) &&
+            p2c2r__jpegband_supports(jpeg_fmt) &&
+            (!up->output_format || (int)up->output_format == (int)jpeg_fmt))
+            return run_pipelined(st, in, mode, jpeg_fmt, w, h, out);
     }
-
-    uint64_t t0 = p2c2r__now_us();
-    rc = decode_input(st->jpeg, in, &src, &out->detail);
-    if (rc != P2C2R_OK)
-        goto fail;
-    if (up->output_format && (int)up->output_format != (int)src.format) {
+    /* Output in the input's layout only: JPEG's as its header says, raw's as declared. */
+    p2c2r_pixel_format in_fmt =
+        f->codec == (int)P2C2R_CODEC_JPEG ? jpeg_fmt : (p2c2r_pixel_format)f->pixel_format;
+    if (up->output_format && (int)up->output_format != (int)in_fmt) {
         out->detail = "converting to another pixel format is not supported";
-        rc = P2C2R_E_UNSUPPORTED;
-        goto fail;
+        return P2C2R_E_UNSUPPORTED;
     }
-
-    uint64_t t1 = p2c2r__now_us();
-    rc = p2c2r__upscale_cache_get(st->res->tables, src.format, src.width, src.height, up->scale,
-                                  mode, &plan);
-    if (rc != P2C2R_OK) {
-        out->detail = rc == P2C2R_E_TOOBIG ? "output would exceed the image size limits"
-                                           : "cannot build the filter tables";
-        goto fail;
-    }
-    uint32_t ow, oh;
-    p2c2r__upscale_plan_output(plan, &ow, &oh);
-    rc = p2c2r__image_alloc(&dst, src.format, ow, oh);
-    if (rc != P2C2R_OK) {
-        out->detail = "output would exceed the image size limits or memory";
-        goto fail;
-    }
-    rc = p2c2r__upscale_image(plan, &src, &dst, st->res->pool, st->res->simd);
-    if (rc != P2C2R_OK) {
-        out->detail = "resampling failed";
-        goto fail;
-    }
-
-    uint64_t t2 = p2c2r__now_us();
-    rc = encode_output(st, up, &dst, out);
+    p2c2r_frame_request req = {
+        .codec = (p2c2r_codec)f->codec,
+        .format = (p2c2r_pixel_format)f->pixel_format,
+        .width = f->width,
+        .height = f->height,
+        .data = in->payload,
+        .size = in->payload_size,
+        .scale = up->scale,
+        .mode = mode,
+        .output_codec = (p2c2r_codec)out_codec,
+        .jpeg_quality = up->jpeg_quality ? (int)up->jpeg_quality : (int)P2C2R_JPEG_QUALITY_DEF,
+        .pool = st->res->pool,
+        .bands = st->res->threads * BANDS_PER_THREAD,
+    };
+    p2c2r_frame_output o;
+    int rc = p2c2r__frame_upscale(st->jpeg, st->res->tables, st->res->simd, &req, &o);
+    out->detail = o.detail;
     if (rc != P2C2R_OK)
-        goto fail;
-    uint64_t t3 = p2c2r__now_us();
-    out->decode_us = t1 - t0;
-    out->compute_us = t2 - t1;
-    out->encode_us = t3 - t2;
-fail:
-    p2c2r__upscale_plan_destroy(&plan);
-    p2c2r__image_free(&src);
-    p2c2r__image_free(&dst);
-    return rc;
+        return rc;
+    out->data = o.data;
+    out->size = o.size;
+    out->free_fn = o.free_fn;
+    out->frame.codec = (P2c2r__Wire__Codec)out_codec;
+    out->frame.pixel_format = (P2c2r__Wire__PixelFormat)o.format;
+    out->frame.width = o.width;
+    out->frame.height = o.height;
+    out->decode_us = o.decode_us;
+    out->compute_us = o.compute_us;
+    out->encode_us = o.encode_us;
+    return P2C2R_OK;
 }
 
 const peer_kind_ops peer_kind_upscale = {

@@ -79,7 +79,8 @@ static int encode(p2c2r_jpeg *jpeg, const p2c2r_frame_request *req, const p2c2r_
     size_t size = 0;
     int rc;
     if (req->output_codec == P2C2R_CODEC_JPEG && p2c2r__jpegband_supports(img->format)) {
-        rc = p2c2r__jpegband_encode(img, req->jpeg_quality, NULL, 1, NULL, &data, &size);
+        rc = p2c2r__jpegband_encode(img, req->jpeg_quality, req->pool, req->bands ? req->bands : 1,
+                                    NULL, &data, &size);
         out->free_fn = free_buffer;
     } else if (req->output_codec == P2C2R_CODEC_JPEG) {
         rc = p2c2r__jpeg_encode(jpeg, img, req->jpeg_quality, &data, &size);
@@ -137,7 +138,7 @@ int p2c2r__frame_upscale(p2c2r_jpeg *jpeg, p2c2r_upscale_cache *cache, p2c2r_sim
         out->detail = "output would exceed the image size limits or memory";
         goto fail;
     }
-    rc = p2c2r__upscale_image(plan, &src, &dst, NULL, simd);
+    rc = p2c2r__upscale_image(plan, &src, &dst, req->pool, simd);
     if (rc != P2C2R_OK) {
         out->detail = "resampling failed";
         goto fail;

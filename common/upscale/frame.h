@@ -2,11 +2,11 @@
  * or zstd pixels), resample every plane (upscale.h), encode (JPEG, raw or zstd), all in the
  * input's own planar layout.
  *
- * It makes the bytes a CPU peer makes for the same request: the same kernels, JPEG output
- * through the band encoder for the YUV formats and GRAY8 (jpegband.h: its bytes do not
- * depend on the number of bands or threads, so one thread here gives a peer's many-thread
- * output) and through TurboJPEG for RGB24, zstd level 1. The SDK's local fallback runs it
- * so that a frame computed locally is the frame the cluster would have sent.
+ * A CPU peer runs it (on its pool) for every frame it does not pipeline, and the SDK's local
+ * fallback runs it (on one thread) so that a frame computed locally is the frame the
+ * cluster would have sent: the same kernels, JPEG output through the band encoder for the
+ * YUV formats and GRAY8 (jpegband.h: its bytes do not depend on the number of bands or
+ * threads) and through TurboJPEG for RGB24, zstd level 1.
  */
 #ifndef P2C2R_UPSCALE_FRAME_H
 #define P2C2R_UPSCALE_FRAME_H
@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "common/image.h"
+#include "common/pool.h"
 #include "common/upscale/plan_cache.h"
 #include "common/upscale/upscale.h"
 #include "p2c2r_formats.h"
@@ -33,6 +34,8 @@ typedef struct p2c2r_frame_request {
     p2c2r_mode mode;           /* filter */
     p2c2r_codec output_codec;  /* output encoding */
     int jpeg_quality;          /* 1..100 for JPEG output */
+    p2c2r_pool *pool;          /* threads to resample and encode on (NULL: this one) */
+    uint32_t bands;            /* JPEG bands to cut the encoding into (0: one) */
 } p2c2r_frame_request;
 
 /* The output. */
