@@ -146,6 +146,19 @@ int testutil_count_lines(const char *path, const char *needle)
     return n;
 }
 
+int testutil_await_lines(const char *path, const char *needle, int n, int timeout_ms)
+{
+    for (int waited = 0; testutil_count_lines(path, needle) < n; waited += 10) {
+        if (waited >= timeout_ms) {
+            fprintf(stderr, "%s: fewer than %d line(s) with '%s' after %d ms\n", path, n, needle,
+                    timeout_ms);
+            return -1;
+        }
+        usleep(10000);
+    }
+    return 0;
+}
+
 long testutil_number_before(const char *path, const char *needle)
 {
     FILE *f = fopen(path, "r");

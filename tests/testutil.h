@@ -69,6 +69,9 @@ int testutil_task_ended(const uint64_t *ids, int *seen, int n, uint64_t id);
 
 /* Lines of a text file (a log) that contain needle (NULL: all lines); -1 if unreadable. */
 int testutil_count_lines(const char *path, const char *needle);
+/* Wait up to timeout_ms until the file has at least n lines with needle: 0, or -1 after
+ * printing what was missing. For a process's log that says when something happened. */
+int testutil_await_lines(const char *path, const char *needle, int n, int timeout_ms);
 /* The number written just before needle on the last line of the file that has it, or -1:
  * reads figures such as "12 task(s) admitted" from a log. */
 long testutil_number_before(const char *path, const char *needle);

@@ -105,18 +105,6 @@ static void expect_quiet(p2c2r_client *client, tally *t)
     CHECK_RC(take(client, t, QUIET_MS, 0, NULL), P2C2R_E_TIMEOUT);
 }
 
-/* Wait (up to 60 s) until the log has at least n lines with needle. */
-static bool await_lines(const char *path, const char *needle, int n)
-{
-    for (int i = 0; i < 600; i++) {
-        if (testutil_count_lines(path, needle) >= n)
-            return true;
-        usleep(100000);
-    }
-    fprintf(stderr, "%s: fewer than %d line(s) with '%s'\n", path, n, needle);
-    return false;
-}
-
 static uint64_t submit_sleep(p2c2r_client *client, uint32_t ms, uint32_t deadline_ms)
 {
     uint64_t id = 0;
@@ -166,7 +154,7 @@ static void sdk_cluster_races(void)
 
     printf("-- cancel a queued task, then the running one ahead of it\n");
     uint64_t running = submit_sleep(client, LONG_SLEEP_MS, LONG_DEADLINE_MS);
-    CHECK(await_lines(peer0_log, SLEEP_STARTED, 1));
+    CHECK(testutil_await_lines(peer0_log, SLEEP_STARTED, 1, 60000) == 0);
     uint64_t queued = submit_sleep(client, LONG_SLEEP_MS, LONG_DEADLINE_MS);
     uint64_t behind = submit_noop(client, SHORT_DEADLINE_MS);
     CHECK_RC(p2c2r_cancel(client, queued), P2C2R_OK);
@@ -193,7 +181,7 @@ static void sdk_cluster_races(void)
 
     printf("-- cancel twice\n");
     uint64_t twice = submit_sleep(client, LONG_SLEEP_MS, LONG_DEADLINE_MS);
-    CHECK(await_lines(peer0_log, SLEEP_STARTED, 2));
+    CHECK(testutil_await_lines(peer0_log, SLEEP_STARTED, 2, 60000) == 0);
     CHECK_RC(p2c2r_cancel(client, twice), P2C2R_OK);
     CHECK_RC(p2c2r_cancel(client, twice), P2C2R_OK);
     CHECK_RC(take(client, &t, 10000, twice, NULL), P2C2R_E_CANCELLED);
@@ -211,7 +199,7 @@ static void sdk_cluster_races(void)
                                .deadline_ms = LONG_DEADLINE_MS};
     uint64_t upscale = 0;
     CHECK_RC(p2c2r_submit_upscale(client, &desc, big, big_size, &upscale), P2C2R_OK);
-    CHECK(await_lines(peer0_log, "(upscale) started", 1));
+    CHECK(testutil_await_lines(peer0_log, "(upscale) started", 1, 60000) == 0);
     CHECK_RC(p2c2r_cancel(client, upscale), P2C2R_OK);
     CHECK_RC(take(client, &t, 10000, upscale, NULL), P2C2R_E_CANCELLED);
     uint64_t after_upscale = submit_noop(client, LONG_DEADLINE_MS);
@@ -226,7 +214,7 @@ static void sdk_cluster_races(void)
 
     printf("-- cancel a running task while its peer dies\n");
     uint64_t orphan = submit_sleep(client, LONG_SLEEP_MS, LONG_DEADLINE_MS);
-    CHECK(await_lines(peer0_log, SLEEP_STARTED, 3));
+    CHECK(testutil_await_lines(peer0_log, SLEEP_STARTED, 3, 60000) == 0);
     CHECK_RC(p2c2r_cancel(client, orphan), P2C2R_OK);
     cluster_kill_peer(&cl, 0, SIGKILL);
     cl.peer_log = peer1_log;

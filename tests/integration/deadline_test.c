@@ -5,7 +5,6 @@
  * 2. With no coordinator at all, the SDK itself ends the task at deadline + grace.
  * 3. Tasks queued while no peer is there run in priority order once a one-slot peer joins.
  */
-#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -31,17 +30,6 @@ static void expect_deadline(p2c2r_client *client, uint32_t deadline_ms, const ch
     CHECK(strstr(p2c2r_result_detail(r), detail_part) != NULL);
     CHECK(t.total_us >= (uint64_t)deadline_ms * 1000u * 9 / 10);
     p2c2r_result_free(&r);
-}
-
-/* Wait up to 10 s until the coordinator's log has `want` lines with needle. */
-static bool wait_for_lines(const char *log, const char *needle, int want)
-{
-    for (int i = 0; i < 1000; i++) {
-        if (testutil_count_lines(log, needle) >= want)
-            return true;
-        usleep(10000);
-    }
-    return false;
 }
 
 int main(void)
@@ -100,7 +88,7 @@ int main(void)
         CHECK_RC(p2c2r_submit_upscale(client, &desc, jpeg, size, &tasks[i].id), P2C2R_OK);
     }
     free(jpeg);
-    CHECK(wait_for_lines(log, " queued (upscale", 4));
+    CHECK(testutil_await_lines(log, " queued (upscale", 4, 10000) == 0);
     const char *const one_slot[] = {"--slots", "1", NULL};
     CHECK(cluster_add_peer(&cl, one_slot) >= 0);
     for (int i = 0; i < 4; i++) {
