@@ -679,13 +679,16 @@ static bool take_inbox(sdk_io *io, bool *fail)
         } else if (j->op == SDK_OP_CANCEL) {
             on_cancel(io, j);
         } else {
-            bool more = j->batch_more;
             on_submit(io, j, now);
-            if (!more && io->dealer)
-                flush(io, now); /* a batch from one submit call goes as one message */
         }
         j = next;
     }
+    /* Everything taken at once goes at once: jobs of one shape as one SUBMIT, whether one
+     * submit_batch() call or several submit calls made them while this thread was busy.
+     * Nothing waits for company: what is here goes now, so a lone task pays nothing for
+     * this and a stream of them costs the coordinator one message per wake-up. */
+    if (io->dealer)
+        flush(io, now);
     return !stop;
 }
 
@@ -851,7 +854,6 @@ int sdk_io_submit(sdk_io *io, sdk_job **jobs, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         jobs[i]->op = SDK_OP_SUBMIT;
-        jobs[i]->batch_more = i + 1 < n;
         jobs[i]->next = i + 1 < n ? jobs[i + 1] : NULL;
     }
     return sdk_inbox_push_chain(io->inbox, jobs[0], jobs[n - 1]);
