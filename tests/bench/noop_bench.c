@@ -9,6 +9,10 @@
  * On two cores throughput follows CPU time, so the bench also prints each role's CPU per
  * task (client, broker or coordinator, worker or peer: utime + stime, kernel included).
  *
+ * The reference and the cluster take turns, ROUNDS times (P2C2R_BENCH_ROUNDS), so that a
+ * burst of other work on the machine hits both alike; each case prints the round whose
+ * throughput ratio is the median, and the spread of both ratios over the rounds.
+ *
  * The cluster runs twice, without and then with --metrics on the coordinator and the peer
  * (pages rendered every 100 ms, nothing scraping them), and the ratio of the two is the
  * cost of the metrics. A third run has CurveZMQ on every connection: its ratio to the
@@ -56,6 +60,8 @@
 #define CHILD_TIMEOUT_MS 60000        /* one zmq_limit client run at most */
 #define READY_TIMEOUT_MS 5000         /* for the broker to bind */
 #define BIND_ATTEMPTS    3            /* fresh ports after a lost race for them */
+#define ROUNDS           3            /* turns of reference and cluster (P2C2R_BENCH_ROUNDS) */
+#define MAX_ROUNDS       15
 
 typedef struct bench_case {
     size_t size; /* payload bytes */
@@ -682,13 +688,65 @@ static double ratio(double a, double b)
     return b > 0 ? a / b : 0;
 }
 
+/* How one case's ratios spread over the rounds: min, median, max of each, and the round
+ * whose throughput ratio is the median. */
+typedef struct round_spread {
+    size_t rounds;  /* rounds in which both sides completed */
+    double tput[3]; /* throughput ratio p2c2r/zmq_limit: min, median, max */
+    double p50[3];  /* p50 ratio: min, median, max */
+    size_t median;  /* the round of the median throughput ratio */
+} round_spread;
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void min_median_max(double *v, size_t n, double out[3])
+{
+    qsort(v, n, sizeof *v, cmp_double);
+    out[0] = v[0];
+    out[1] = v[n / 2];
+    out[2] = v[n - 1];
+}
+
+static void spread_of(figures (*zl)[NCASES], figures (*p2)[NCASES], size_t rounds, size_t c,
+                      round_spread *s)
+{
+    double tput[MAX_ROUNDS], p50[MAX_ROUNDS];
+    size_t n = 0;
+    *s = (round_spread){0};
+    for (size_t r = 0; r < rounds; r++) {
+        if (!zl[r][c].ok || !p2[r][c].ok)
+            continue;
+        tput[n] = ratio(p2[r][c].tasks_per_s, zl[r][c].tasks_per_s);
+        p50[n++] = ratio((double)p2[r][c].p50, (double)zl[r][c].p50);
+    }
+    s->rounds = n;
+    if (!n)
+        return;
+    double sorted[MAX_ROUNDS];
+    memcpy(sorted, tput, n * sizeof *tput);
+    min_median_max(sorted, n, s->tput);
+    min_median_max(p50, n, s->p50);
+    for (size_t r = 0, k = 0; r < rounds; r++) {
+        if (!zl[r][c].ok || !p2[r][c].ok)
+            continue;
+        if (tput[k++] == s->tput[1]) {
+            s->median = r;
+            break;
+        }
+    }
+}
+
 static double cpu_total(const figures *f)
 {
     return f->cpu_us[0] + f->cpu_us[1] + f->cpu_us[2];
 }
 
 static void print_case(const bench_case *c, const figures *zl, const figures *p2, const parts *pp,
-                       const figures *cz)
+                       const figures *cz, const round_spread *spread)
 {
     printf("\nnoop: %ld tasks of %zu B, window %d, 1 worker (zmq_limit) / 1 peer with %d slots "
            "(p2c2r)\n",
@@ -714,6 +772,11 @@ static void print_case(const bench_case *c, const figures *zl, const figures *p2
         printf("ratio p2c2r/zmq_limit: throughput=%.2f p50=%.1f p99=%.1f\n",
                ratio(p2->tasks_per_s, zl->tasks_per_s), ratio((double)p2->p50, (double)zl->p50),
                ratio((double)p2->p99, (double)zl->p99));
+    if (spread->rounds > 1)
+        printf("over %zu rounds: throughput ratio median %.2f (%.2f-%.2f), p50 ratio median %.2f "
+               "(%.2f-%.2f)\n",
+               spread->rounds, spread->tput[1], spread->tput[0], spread->tput[2], spread->p50[1],
+               spread->p50[0], spread->p50[2]);
     if (cz->ok && p2->ok)
         printf("p2c2r+CURVE: tasks_per_s=%.0f p50_us=%lu p99_us=%lu cpu_us=%.1f; ratio CURVE/plain "
                "(cost of encryption): throughput=%.2f p50=%.2f p99=%.2f cpu=%.2f\n",
@@ -758,36 +821,52 @@ int main(void)
     install_handlers();
     setvbuf(stdout, NULL, _IOLBF, 0);
 
-    figures zl[NCASES] = {0}, p2[NCASES] = {0}, p2m[NCASES] = {0}, cz[NCASES] = {0};
-    parts pp[NCASES] = {0}, ppm[NCASES] = {0}, cp[NCASES] = {0};
+    static figures zl[MAX_ROUNDS][NCASES], p2[MAX_ROUNDS][NCASES];
+    static parts pp[MAX_ROUNDS][NCASES];
+    figures p2m[NCASES] = {0}, cz[NCASES] = {0};
+    parts ppm[NCASES] = {0}, cp[NCASES] = {0};
     batch_figures bf[NBATCH] = {0};
+    const char *nrounds = getenv("P2C2R_BENCH_ROUNDS");
+    size_t rounds = nrounds && atoi(nrounds) > 0 ? (size_t)atoi(nrounds) : ROUNDS;
+    if (rounds > MAX_ROUNDS)
+        rounds = MAX_ROUNDS;
     /* P2C2R_BENCH_BATCHED_ONLY=1: the batched part alone, for working on it (no reference). */
     bool batched_only = getenv("P2C2R_BENCH_BATCHED_ONLY") != NULL;
-    int zl_rc = batched_only ? 0 : run_zmq_limit(zl_bin, zl);
-    int p2_rc = batched_only ? 0 : run_p2c2r(p2, pp, false, false);
+    int zl_rc = 0, p2_rc = 0;
+    for (size_t r = 0; r < rounds && !batched_only && zl_rc == 0 && p2_rc == 0; r++) {
+        zl_rc = run_zmq_limit(zl_bin, zl[r]);
+        if (zl_rc == 0)
+            p2_rc = run_p2c2r(p2[r], pp[r], false, false);
+    }
     if (p2_rc == 0 && !batched_only)
         p2_rc = run_p2c2r(p2m, ppm, true, false);
     if (p2_rc == 0 && !batched_only && p2c2r__curve_available())
         p2_rc = run_p2c2r(cz, cp, false, true);
     else if (!p2c2r__curve_available())
         printf("noop_bench: no CURVE figures: %s\n", p2c2r__curve_missing());
-    /* P2C2R_BENCH_BATCH_CONFIGS=N: the first N batched configurations only. */
+    /* P2C2R_BENCH_BATCH_CONFIGS=N: the first N batched configurations only (0: none). */
     const char *nconf = getenv("P2C2R_BENCH_BATCH_CONFIGS");
     size_t nbatch =
-        nconf && atoi(nconf) > 0 && (size_t)atoi(nconf) < NBATCH ? (size_t)atoi(nconf) : NBATCH;
+        nconf && atoi(nconf) >= 0 && (size_t)atoi(nconf) < NBATCH ? (size_t)atoi(nconf) : NBATCH;
     for (size_t i = 0; i < nbatch && p2_rc == 0; i++)
         p2_rc = run_batched(&batch_configs[i], &bf[i]);
-    for (size_t i = 0; i < NCASES; i++) {
-        print_case(&cases[i], &zl[i], &p2[i], &pp[i], &cz[i]);
+    size_t ref64 = 0; /* the round whose 64 B zmq_limit figure the batched part compares with */
+    for (size_t i = 0; i < NCASES && !batched_only; i++) {
+        round_spread spread;
+        spread_of(zl, p2, rounds, i, &spread);
+        size_t m = spread.median;
+        if (i == 0)
+            ref64 = m;
+        print_case(&cases[i], &zl[m][i], &p2[m][i], &pp[m][i], &cz[i], &spread);
         if (p2m[i].ok)
             printf("p2c2r --metrics: tasks_per_s=%.0f p50_us=%lu p99_us=%lu; ratio with/without "
                    "metrics: throughput=%.3f p50=%.3f p99=%.3f\n",
                    p2m[i].tasks_per_s, p2m[i].p50, p2m[i].p99,
-                   ratio(p2m[i].tasks_per_s, p2[i].tasks_per_s),
-                   ratio((double)p2m[i].p50, (double)p2[i].p50),
-                   ratio((double)p2m[i].p99, (double)p2[i].p99));
+                   ratio(p2m[i].tasks_per_s, p2[m][i].tasks_per_s),
+                   ratio((double)p2m[i].p50, (double)p2[m][i].p50),
+                   ratio((double)p2m[i].p99, (double)p2[m][i].p99));
     }
-    print_batched(&zl[0], bf);
+    print_batched(&zl[ref64][0], bf);
     if (zl_rc != 0 || p2_rc != 0) {
         printf("noop_bench: FAILED (%s)\n", zl_rc != 0 && p2_rc != 0 ? "zmq_limit and p2c2r"
                                             : zl_rc != 0             ? "zmq_limit"
