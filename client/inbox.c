@@ -14,6 +14,7 @@ struct sdk_inbox {
     int closed;           /* 0, or the code new jobs are refused with */
     bool stop;            /* stop asked */
     bool fail;            /* failure asked (tests) */
+    bool woken;           /* the fd was written since the last take: no need again */
     int fd;               /* eventfd waking the I/O thread */
 };
 
@@ -54,6 +55,15 @@ static void wake(sdk_inbox *in)
         return;
 }
 
+/* Whether a push must write the fd: only the first since the I/O thread last took, as the
+ * thread takes everything at once. Called with the lock held. */
+static bool needs_wake(sdk_inbox *in)
+{
+    bool first = !in->woken;
+    in->woken = true;
+    return first;
+}
+
 int sdk_inbox_push_chain(sdk_inbox *in, sdk_job *first, sdk_job *last)
 {
     pthread_mutex_lock(&in->lock);
@@ -68,8 +78,10 @@ int sdk_inbox_push_chain(sdk_inbox *in, sdk_job *first, sdk_job *last)
     else
         in->head = first;
     in->tail = last;
+    bool wake_it = needs_wake(in);
     pthread_mutex_unlock(&in->lock);
-    wake(in);
+    if (wake_it)
+        wake(in);
     return P2C2R_OK;
 }
 
@@ -89,20 +101,26 @@ void sdk_inbox_ask_stop(sdk_inbox *in)
 {
     pthread_mutex_lock(&in->lock);
     in->stop = true;
+    bool wake_it = needs_wake(in);
     pthread_mutex_unlock(&in->lock);
-    wake(in);
+    if (wake_it)
+        wake(in);
 }
 
 void sdk_inbox_ask_fail(sdk_inbox *in)
 {
     pthread_mutex_lock(&in->lock);
     in->fail = true;
+    bool wake_it = needs_wake(in);
     pthread_mutex_unlock(&in->lock);
-    wake(in);
+    if (wake_it)
+        wake(in);
 }
 
 sdk_job *sdk_inbox_take(sdk_inbox *in, bool *stop, bool *fail)
 {
+    /* Read before taking: a push after the read finds woken still set and writes nothing,
+     * but its job is taken below; a push after the take below writes again. */
     uint64_t count;
     if (read(in->fd, &count, sizeof count) < 0) {
         /* EAGAIN: nothing was signalled since the last take, which is fine. */
@@ -110,6 +128,7 @@ sdk_job *sdk_inbox_take(sdk_inbox *in, bool *stop, bool *fail)
     pthread_mutex_lock(&in->lock);
     sdk_job *all = in->head;
     in->head = in->tail = NULL;
+    in->woken = false;
     *stop = in->stop;
     *fail = in->fail;
     in->fail = false;

@@ -5,7 +5,8 @@
  * submitting, the fallback's threads handing jobs back); only the I/O thread takes. Unlike
  * an inproc socket it needs no lock around a socket shared by game threads, it can be
  * closed atomically (a submit after the I/O thread failed is refused, never lost), and
- * taking everything at once costs one lock per wake-up, not one per job.
+ * taking everything at once costs one lock per wake-up, not one per job. Only the first
+ * push after a take writes the eventfd: the ones behind it ride on the same wake-up.
  */
 #ifndef P2C2R_CLIENT_INBOX_H
 #define P2C2R_CLIENT_INBOX_H
