@@ -23,11 +23,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "common/upscale/upscale.h"
-
 #ifdef __cplusplus
-extern "C" {
+extern "C" { /* the common/ headers are C and say nothing of C++ themselves */
 #endif
+
+#include "common/upscale/upscale.h"
 
 /* A plan's tables in device memory. Immutable once uploaded; any stream may use it. */
 typedef struct peer_cuda_plan peer_cuda_plan;
