@@ -51,7 +51,7 @@ static int open_executors(peer_runtime *rt, peer_resources *res)
         char why[256] = "";
         int rc = peer_cuda_executor_open(&res->executors[i], &rt->devices[i], res, why, sizeof why);
         if (rc != P2C2R_OK) {
-            snprintf(rt->detail, sizeof rt->detail, "CUDA device %d (%s): %s",
+            snprintf(rt->detail, sizeof rt->detail, "CUDA device %d (%.120s): %.120s",
                      rt->devices[i].ordinal, rt->devices[i].name, why);
             for (uint32_t k = 0; k < i; k++)
                 res->executors[k].ops->fini(&res->executors[k]);
