@@ -14,6 +14,7 @@
 
 #include <assert.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -113,16 +114,11 @@ size_t p2c2r__image_raw_size(p2c2r_pixel_format format, uint32_t width, uint32_t
     return total;
 }
 
-int p2c2r__image_alloc(p2c2r_image *img, p2c2r_pixel_format format, uint32_t width, uint32_t height)
+/* Lay out an image of (format, width, height) over buffer (NULL: only count); its bytes. */
+static size_t image_lay_out(p2c2r_image *img, p2c2r_pixel_format format, uint32_t width,
+                            uint32_t height, uint8_t *buffer)
 {
-    assert(img);
-    memset(img, 0, sizeof *img);
-    int rc = p2c2r__image_check(format, width, height);
-    if (rc != P2C2R_OK)
-        return rc;
     const image_layout *l = image_layout_of(format);
-
-    size_t offset[3];
     size_t total = 0;
     for (uint32_t i = 0; i < l->nplanes; i++) {
         p2c2r_plane *p = &img->plane[i];
@@ -132,22 +128,51 @@ int p2c2r__image_alloc(p2c2r_image *img, p2c2r_pixel_format format, uint32_t wid
         if (i == 0)
             image_luma_mem(l, p->width, p->height, &mem_w, &mem_h);
         p->stride = (mem_w * l->channels + IMAGE_ALIGN - 1) & ~(IMAGE_ALIGN - 1);
-        offset[i] = total;
+        p->data = buffer ? buffer + total : NULL;
         total += (size_t)p->stride * mem_h;
-    }
-    /* Every stride is a multiple of IMAGE_ALIGN, so total already is one, as
-     * aligned_alloc() requires. */
-    img->buffer = aligned_alloc(IMAGE_ALIGN, total);
-    if (!img->buffer) {
-        memset(img, 0, sizeof *img);
-        return P2C2R_E_NOMEM;
     }
     img->format = format;
     img->width = width;
     img->height = height;
     img->nplanes = l->nplanes;
-    for (uint32_t i = 0; i < l->nplanes; i++)
-        img->plane[i].data = img->buffer + offset[i];
+    img->buffer = buffer;
+    return total;
+}
+
+size_t p2c2r__image_bytes(p2c2r_pixel_format format, uint32_t width, uint32_t height)
+{
+    p2c2r_image img;
+    if (p2c2r__image_check(format, width, height) != P2C2R_OK)
+        return 0;
+    return image_lay_out(&img, format, width, height, NULL);
+}
+
+int p2c2r__image_place(p2c2r_image *img, p2c2r_pixel_format format, uint32_t width, uint32_t height,
+                       void *buffer, size_t size)
+{
+    assert(img && buffer && ((uintptr_t)buffer & (IMAGE_ALIGN - 1)) == 0);
+    memset(img, 0, sizeof *img);
+    size_t need = p2c2r__image_bytes(format, width, height);
+    if (!need || need > size)
+        return need ? P2C2R_E_INVAL : p2c2r__image_check(format, width, height);
+    image_lay_out(img, format, width, height, buffer);
+    return P2C2R_OK;
+}
+
+int p2c2r__image_alloc(p2c2r_image *img, p2c2r_pixel_format format, uint32_t width, uint32_t height)
+{
+    assert(img);
+    memset(img, 0, sizeof *img);
+    int rc = p2c2r__image_check(format, width, height);
+    if (rc != P2C2R_OK)
+        return rc;
+    size_t total = p2c2r__image_bytes(format, width, height);
+    /* Every stride is a multiple of IMAGE_ALIGN, so total already is one, as
+     * aligned_alloc() requires. */
+    uint8_t *buffer = aligned_alloc(IMAGE_ALIGN, total);
+    if (!buffer)
+        return P2C2R_E_NOMEM;
+    image_lay_out(img, format, width, height, buffer);
     return P2C2R_OK;
 }
 

@@ -54,6 +54,16 @@ size_t p2c2r__image_raw_size(p2c2r_pixel_format format, uint32_t width, uint32_t
 int p2c2r__image_alloc(p2c2r_image *img, p2c2r_pixel_format format, uint32_t width,
                        uint32_t height);
 
+/* Bytes p2c2r__image_alloc() would allocate for this image (0 if it fails the check). */
+size_t p2c2r__image_bytes(p2c2r_pixel_format format, uint32_t width, uint32_t height);
+
+/* Lay out an image exactly as p2c2r__image_alloc() does, over memory the caller owns (e.g.
+ * pinned host memory a GPU copies from): buffer must be 64-byte aligned and hold
+ * p2c2r__image_bytes(). The image borrows it: never p2c2r__image_free() it. P2C2R_E_INVAL
+ * when size is too small, else p2c2r__image_check()'s errors. */
+int p2c2r__image_place(p2c2r_image *img, p2c2r_pixel_format format, uint32_t width, uint32_t height,
+                       void *buffer, size_t size);
+
 /* Free an image's planes and zero it. Accepts an empty image. */
 void p2c2r__image_free(p2c2r_image *img);
 

@@ -67,6 +67,20 @@ int p2c2r__zstd_content_size(const void *data, size_t size, uint64_t *content_si
     return P2C2R_OK;
 }
 
+int p2c2r__zstd_decompress_into(const void *data, size_t size, void *dst, size_t dst_size)
+{
+    uint64_t declared;
+    int rc = p2c2r__zstd_content_size(data, size, &declared);
+    if (rc != P2C2R_OK)
+        return rc;
+    if (declared != dst_size)
+        return declared > dst_size ? P2C2R_E_TOOBIG : P2C2R_E_BADINPUT;
+    /* A frame whose blocks hold more than it declared fails with dstSize_tooSmall, one
+     * that holds less returns a short count: both are lies about the size. */
+    size_t n = ZSTD_decompress(dst, dst_size, data, size);
+    return ZSTD_isError(n) || n != dst_size ? P2C2R_E_BADINPUT : P2C2R_OK;
+}
+
 int p2c2r__zstd_decompress(const void *data, size_t size, size_t max_size, uint8_t **out,
                            size_t *out_size)
 {
@@ -80,23 +94,17 @@ int p2c2r__zstd_decompress(const void *data, size_t size, size_t max_size, uint8
     /* max_size is a size_t, so this also keeps the cast below lossless on 32-bit hosts. */
     if (declared > max_size)
         return P2C2R_E_TOOBIG;
-
-    rc = P2C2R_E_NOMEM;
     uint8_t *buf = malloc(declared ? (size_t)declared : 1);
     if (!buf)
-        goto fail;
-    /* A frame whose blocks hold more than it declared fails with dstSize_tooSmall, one
-     * that holds less returns a short count: both are lies about the size. */
-    size_t n = ZSTD_decompress(buf, (size_t)declared, data, size);
-    rc = P2C2R_E_BADINPUT;
-    if (ZSTD_isError(n) || n != declared)
-        goto fail;
+        return P2C2R_E_NOMEM;
+    rc = p2c2r__zstd_decompress_into(data, size, buf, (size_t)declared);
+    if (rc != P2C2R_OK) {
+        free(buf);
+        return rc;
+    }
     *out = buf;
-    *out_size = n;
+    *out_size = (size_t)declared;
     return P2C2R_OK;
-fail:
-    free(buf);
-    return rc;
 }
 
 void p2c2r__zstd_free_buffer(void *data, void *hint)

@@ -25,6 +25,10 @@ int p2c2r__zstd_content_size(const void *data, size_t size, uint64_t *content_si
 int p2c2r__zstd_decompress(const void *data, size_t size, size_t max_size, uint8_t **out,
                            size_t *out_size);
 
+/* The same into dst, whose size must be exactly the declared content size: P2C2R_E_TOOBIG
+ * when the frame declares more, P2C2R_E_BADINPUT when less or on any of the errors above. */
+int p2c2r__zstd_decompress_into(const void *data, size_t size, void *dst, size_t dst_size);
+
 /* Free a buffer from this module; matches zmq_free_fn for zero-copy sends. */
 void p2c2r__zstd_free_buffer(void *data, void *hint);
 

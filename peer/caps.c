@@ -85,8 +85,44 @@ void peer_caps_fill(const peer_caps *caps, P2c2r__Wire__PeerInfo *info, char **k
     memcpy(modes, all, sizeof all);
     info->modes = modes;
     info->cpu_cores = caps->cpu_cores;
-    info->runtime = "cpu";
+    const peer_runtime *rt = caps->runtime;
+    info->runtime = (char *)(rt ? rt->name : "cpu");
+    info->runtime_detail = (char *)(rt ? rt->detail : "");
+    info->cuda_driver = rt ? (uint32_t)rt->cuda_driver : 0;
+    info->cuda_runtime = rt ? (uint32_t)rt->cuda_runtime : 0;
     info->simd = (char *)caps->simd;
     info->memory_total = caps->memory_total;
     info->memory_free = peer_caps_memory_free();
+}
+
+void peer_caps_fill_devices(const peer_caps *caps, const peer_resources *res, uint32_t slots,
+                            P2c2r__Wire__PeerInfo *info, peer_caps_devices *room)
+{
+    peer_runtime *rt = caps->runtime;
+    if (!rt || !rt->ndevices)
+        return;
+    peer_runtime_refresh(rt);
+    for (uint32_t i = 0; i < rt->ndevices && i < PEER_MAX_EXECUTORS; i++) {
+        const peer_device *d = &rt->devices[i];
+        P2c2r__Wire__Device *w = &room->dev[i];
+        *w = (P2c2r__Wire__Device)P2C2R__WIRE__DEVICE__INIT;
+        w->name = (char *)d->name;
+        w->memory_total = d->memory_total;
+        w->memory_free = d->memory_free;
+        w->compute_major = d->compute_major;
+        w->compute_minor = d->compute_minor;
+        w->multiprocessors = d->multiprocessors;
+        w->ordinal = (uint32_t)d->ordinal;
+        /* Slot s runs on executor s % nexecutors (resources.h). */
+        uint32_t n = res->nexecutors ? res->nexecutors : 1;
+        w->slots = slots / n + (i < slots % n ? 1 : 0);
+        peer_executor *ex = peer_resources_executor(res, i);
+        size_t bytes = 0;
+        if (ex->ops->resident)
+            ex->ops->resident(ex, NULL, 0, &bytes);
+        w->tables_bytes = bytes;
+        room->ptr[i] = w;
+    }
+    info->devices = room->ptr;
+    info->n_devices = rt->ndevices;
 }

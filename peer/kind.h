@@ -2,8 +2,10 @@
  *
  * Each kind is a const ops table; the worker dispatches through it and never switches on
  * the kind, so adding a kind means one new file and one line in kinds.c. A kind's state
- * (codec handles, filter tables, later resident models) is created once per worker
- * thread by init() and reused for every task, so nothing heavy happens per frame.
+ * (codec handles, its slot of an executor) is created once per worker thread by init()
+ * and reused for every task, so nothing heavy happens per frame. Where a kind's work runs
+ * (CPU thread pool or GPU) is the executor's business (executor.h), not the kind's: a
+ * kind has one run function.
  */
 #ifndef P2C2R_PEER_KIND_H
 #define P2C2R_PEER_KIND_H
@@ -37,15 +39,18 @@ typedef struct peer_task_out {
     uint64_t decode_us;       /* time spent decoding input */
     uint64_t compute_us;      /* time spent on the task itself */
     uint64_t encode_us;       /* time spent encoding output */
+    uint64_t copy_in_us;      /* time copying the input to a device (GPU) */
+    uint64_t copy_out_us;     /* time copying the output back from it */
+    uint64_t tables_us;       /* time building tables the task needed first (0 when resident) */
+    const char *runtime;      /* the executor that ran it ("cpu", "cuda"; NULL: none) */
     const char *detail;       /* on error: a static explanation */
 } peer_task_out;
 
 typedef struct peer_kind_ops {
     const char *name; /* wire name, as in common/task.h */
-    /* per worker thread; NULL if stateless. res outlives the state. */
-    int (*init)(void **state, const peer_resources *res);
-    int (*run_cpu)(void *state, const peer_task_in *in, peer_task_out *out);
-    int (*run_gpu)(void *state, const peer_task_in *in, peer_task_out *out); /* or NULL */
+    /* per worker thread (slot, 0-based); NULL if stateless. res outlives the state. */
+    int (*init)(void **state, const peer_resources *res, uint32_t slot);
+    int (*run)(void *state, const peer_task_in *in, peer_task_out *out);
     void (*fini)(void **state); /* undoes init; NULL if stateless */
     /* Stateless, never blocks and takes microseconds: it runs on the peer's network thread
      * as the ASSIGN arrives, because handing it to a worker thread and its answer back

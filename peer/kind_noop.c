@@ -3,7 +3,7 @@
  * worker thread in the way either. */
 #include "peer/kind.h"
 
-static int noop_run_cpu(void *state, const peer_task_in *in, peer_task_out *out)
+static int noop_run(void *state, const peer_task_in *in, peer_task_out *out)
 {
     (void)state;
     out->echo_input = 1;
@@ -14,6 +14,6 @@ static int noop_run_cpu(void *state, const peer_task_in *in, peer_task_out *out)
 
 const peer_kind_ops peer_kind_noop = {
     .name = "noop",
-    .run_cpu = noop_run_cpu,
+    .run = noop_run,
     .runs_inline = true,
 };

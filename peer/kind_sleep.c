@@ -19,7 +19,7 @@ static bool cancelled(const peer_task_in *in)
     return in->cancelled && atomic_load(in->cancelled);
 }
 
-static int sleep_run_cpu(void *state, const peer_task_in *in, peer_task_out *out)
+static int sleep_run(void *state, const peer_task_in *in, peer_task_out *out)
 {
     (void)state;
     uint32_t ms = in->env->sleep ? in->env->sleep->ms : 0;
@@ -44,5 +44,5 @@ static int sleep_run_cpu(void *state, const peer_task_in *in, peer_task_out *out
 
 const peer_kind_ops peer_kind_sleep = {
     .name = "sleep",
-    .run_cpu = sleep_run_cpu,
+    .run = sleep_run,
 };

@@ -3,6 +3,7 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "common/cliopt.h"
@@ -30,6 +31,11 @@ static void usage(FILE *out)
         "  --heartbeat-ms MS       heartbeat period (default 250)\n"
         "  --kinds LIST            task kinds to run, comma-separated: upscale, noop, sleep\n"
         "                          (default: all)\n"
+        "  --runtime WHAT          what frames run on: auto (every CUDA device there is,\n"
+        "                          else the CPU, saying why), cpu, or cuda (fails to start\n"
+        "                          without a CUDA device) (default auto)\n"
+        "  --device N              the one CUDA device to use (default: all, the slots\n"
+        "                          spread across them)\n"
         "  --curve-secret FILE     this peer's secret key file (p2c2r keygen): connect with\n"
         "                          CurveZMQ; needs --coordinator-key (default: plain TCP)\n"
         "  --coordinator-key KEY   the coordinator's public key: a key file or 40 Z85 chars\n"
@@ -37,10 +43,11 @@ static void usage(FILE *out)
         "                          (default: off; a PORT of 0 picks one)\n"
         "  --log-level LEVEL       error, warn, info or debug (default info)\n"
         "  -h, --help              show this help\n\n"
-        "Runs on the CPU, with the kinds: upscale (modes fast, bicubic, lanczos, quality;\n"
-        "scales 1-8), noop (echo) and sleep (holds a slot, then echoes). The kernels use\n"
-        "AVX2 where the CPU has it; P2C2R_SIMD=scalar in the environment forces the\n"
-        "portable path.\n"
+        "Runs the kinds upscale (modes fast, bicubic, lanczos, quality; scales 1-8), noop\n"
+        "(echo) and sleep (holds a slot, then echoes). Upscales run on the CUDA devices\n"
+        "where there are some (a frame their kernels refuse runs on the CPU), else on the\n"
+        "CPU: its kernels use AVX2 where the CPU has it; P2C2R_SIMD=scalar in the\n"
+        "environment forces the portable path.\n"
         "Prints 'p2c2r-peer ready' on stdout once its workers are up; stops on SIGINT\n"
         "or SIGTERM after finishing the tasks it holds.\n");
 }
@@ -60,6 +67,8 @@ int main(int argc, char **argv)
                                                 : (uint32_t)cores,
         .threads = cores > 0 ? (uint32_t)(cores < 256 ? cores : 256) : 1,
         .heartbeat_ms = 250,
+        .runtime = "auto",
+        .device = -1,
     };
     int level = P2C2R_LOG_INFO;
     const char *secret_file = NULL, *coordinator_key = NULL;
@@ -74,6 +83,8 @@ int main(int argc, char **argv)
         {"curve-secret", required_argument, NULL, 'K'},
         {"coordinator-key", required_argument, NULL, 'C'},
         {"metrics", required_argument, NULL, 'X'},
+        {"runtime", required_argument, NULL, 'R'},
+        {"device", required_argument, NULL, 'D'},
         {"log-level", required_argument, NULL, 'l'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -113,6 +124,20 @@ int main(int argc, char **argv)
         case 'X':
             config.metrics_address = optarg;
             break;
+        case 'R':
+            if (strcmp(optarg, "auto") && strcmp(optarg, "cpu") && strcmp(optarg, "cuda")) {
+                fprintf(stderr, PROGRAM ": --runtime: '%s' is not auto, cpu or cuda\n", optarg);
+                return 2;
+            }
+            config.runtime = optarg;
+            break;
+        case 'D': {
+            uint32_t device;
+            if (p2c2r__cliopt_u32(PROGRAM, "--device", optarg, 0, 63, &device))
+                return 2;
+            config.device = (int)device;
+            break;
+        }
         case 'l':
             if (p2c2r__cliopt_log_level(PROGRAM, optarg, &level))
                 return 2;
@@ -155,12 +180,15 @@ int main(int argc, char **argv)
     int err = 0;
     peer *p = peer_new(&config, &err);
     if (!p) {
-        log_error("cannot start: %s", p2c2r_strerror(err));
+        /* A bad setting (a kind, the runtime, the device) has been logged with its reason. */
+        if (err != P2C2R_E_INVAL && err != P2C2R_E_UNSUPPORTED)
+            log_error("cannot start: %s", p2c2r_strerror(err));
         return 1;
     }
     const char *metrics = peer_metrics_served(p);
-    printf("p2c2r-peer ready name=%s slots=%u threads=%u simd=%s coordinator=%s%s%s\n", config.name,
-           config.slots, config.threads, p2c2r__upscale_simd_name(p2c2r__upscale_simd()),
+    printf("p2c2r-peer ready name=%s slots=%u threads=%u simd=%s runtime=%s coordinator=%s%s%s\n",
+           config.name, config.slots, config.threads,
+           p2c2r__upscale_simd_name(p2c2r__upscale_simd()), peer_runtime_name(p),
            config.coordinator, metrics ? " metrics=" : "", metrics ? metrics : "");
     fflush(stdout);
     int rc = peer_run(p);

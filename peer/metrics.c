@@ -14,23 +14,29 @@
 
 #define MODES    5  /* 0 (not upscale) and the four upscale modes */
 #define STATUSES 20 /* 0 (ok) and -1..-18, the last for any other code */
-#define STAGES   4
+#define STAGES   7
+#define RUNTIMES 3 /* Timing.runtime: none (an error before any executor ran), cpu, cuda */
 
 static const char *const mode_names[MODES] = {"", "fast", "bicubic", "lanczos", "quality"};
-static const char *const stage_names[STAGES] = {"decode", "compute", "encode", "total"};
+static const char *const stage_names[STAGES] = {"decode", "copy_in", "compute", "copy_out",
+                                                "encode", "tables",  "total"};
+static const char *const runtime_names[RUNTIMES] = {"none", "cpu", "cuda"};
 
 typedef struct figures {
-    uint64_t tasks[P2C2R_KIND_COUNT][MODES][STATUSES]; /* tasks answered, per status */
-    p2c2r_hist stage[P2C2R_KIND_COUNT][MODES][STAGES]; /* time per stage, results only */
+    uint64_t tasks[P2C2R_KIND_COUNT][MODES][RUNTIMES][STATUSES]; /* tasks answered */
+    p2c2r_hist stage[P2C2R_KIND_COUNT][MODES][RUNTIMES][STAGES]; /* time per stage, results */
 } figures;
 
 struct peer_metrics {
-    pthread_mutex_t lock;  /* guards fig */
-    figures fig;           /* what the workers recorded */
-    _Atomic uint32_t busy; /* slots busy now */
-    uint32_t slots;        /* slots it has */
-    char name[64];         /* the peer's name */
-    p2c2r_httpd *httpd;    /* the server */
+    pthread_mutex_t lock;                    /* guards fig */
+    figures fig;                             /* what the workers recorded */
+    _Atomic uint32_t busy;                   /* slots busy now */
+    uint32_t slots;                          /* slots it has */
+    char name[64];                           /* the peer's name */
+    char runtime[16];                        /* what its frames run on: "cpu" or "cuda" */
+    peer_device devices[PEER_MAX_EXECUTORS]; /* its GPUs, as detected at start */
+    uint32_t ndevices;                       /* entries in devices */
+    p2c2r_httpd *httpd;                      /* the server */
 };
 
 static int status_index(int status)
@@ -51,12 +57,15 @@ void peer_metrics_task(peer_metrics *m, const peer_job *job, const peer_answer *
     if (mode >= MODES)
         mode = 0;
     const P2c2r__Wire__Timing *t = &a->timing;
-    uint64_t us[STAGES] = {t->decode_us, t->compute_us, t->encode_us, t->peer_us};
+    int rt = t->runtime >= 0 && t->runtime < RUNTIMES ? (int)t->runtime : 0;
+    uint64_t us[STAGES] = {t->decode_us, t->copy_in_us, t->compute_us, t->copy_out_us,
+                           t->encode_us, t->tables_us,  t->peer_us};
     pthread_mutex_lock(&m->lock);
-    m->fig.tasks[kind][mode][status_index(a->env.status)]++;
-    if (a->env.status == 0)
-        for (int s = 0; s < STAGES; s++)
-            p2c2r__hist_observe(&m->fig.stage[kind][mode][s], us[s]);
+    m->fig.tasks[kind][mode][rt][status_index(a->env.status)]++;
+    for (int s = 0; a->env.status == 0 && s < STAGES; s++)
+        /* Copies happen on a GPU only; tables are built only on a frame's first use. */
+        if ((rt == 2 || (s != 1 && s != 3)) && (s != 5 || us[s]))
+            p2c2r__hist_observe(&m->fig.stage[kind][mode][rt][s], us[s]);
     pthread_mutex_unlock(&m->lock);
 }
 
@@ -84,33 +93,58 @@ static int page(void *arg, const char *path, p2c2r_text *t, const char **content
     *f = m->fig;
     pthread_mutex_unlock(&m->lock);
     p2c2r__prom_family(t, "p2c2r_peer_tasks_total", "counter",
-                       "Tasks this peer answered, by kind, mode and status (ok or the error)");
+                       "Tasks this peer answered, by kind, mode, the executor that ran them "
+                       "(runtime) and status (ok or the error)");
     for (int k = 0; k < P2C2R_KIND_COUNT; k++)
         for (int md = 0; md < MODES; md++)
-            for (int st = 0; st < STATUSES; st++) {
-                if (!f->tasks[k][md][st])
-                    continue;
-                char status[32];
-                p2c2r__prom_status(st == STATUSES - 1 ? -1000 : -st, status);
-                p2c2r_labels l = {{"kind", "mode", "status"},
-                                  {p2c2r__task_kind_name(k), mode_names[md], status},
-                                  3};
-                p2c2r__prom_sample(t, "p2c2r_peer_tasks_total", &l, (double)f->tasks[k][md][st]);
-            }
+            for (int rt = 0; rt < RUNTIMES; rt++)
+                for (int st = 0; st < STATUSES; st++) {
+                    if (!f->tasks[k][md][rt][st])
+                        continue;
+                    char status[32];
+                    p2c2r__prom_status(st == STATUSES - 1 ? -1000 : -st, status);
+                    p2c2r_labels l = {
+                        {"kind", "mode", "runtime", "status"},
+                        {p2c2r__task_kind_name(k), mode_names[md], runtime_names[rt], status},
+                        4};
+                    p2c2r__prom_sample(t, "p2c2r_peer_tasks_total", &l,
+                                       (double)f->tasks[k][md][rt][st]);
+                }
     p2c2r__prom_family(t, "p2c2r_peer_stage_seconds", "histogram",
-                       "Time of each stage of the tasks that gave a result (total: assign "
-                       "received to result sent)");
+                       "Time of each stage of the tasks that gave a result (copy_in, copy_out: "
+                       "host to GPU and back; tables: building tables on first use; total: "
+                       "assign received to result sent)");
     for (int k = 0; k < P2C2R_KIND_COUNT; k++)
         for (int md = 0; md < MODES; md++)
-            for (int s = 0; s < STAGES; s++) {
-                if (!f->stage[k][md][s].count)
-                    continue;
-                p2c2r_labels l = {{"kind", "mode", "stage"},
-                                  {p2c2r__task_kind_name(k), mode_names[md], stage_names[s]},
-                                  3};
-                p2c2r__prom_hist(t, "p2c2r_peer_stage_seconds", &l, &f->stage[k][md][s]);
-            }
+            for (int rt = 0; rt < RUNTIMES; rt++)
+                for (int s = 0; s < STAGES; s++) {
+                    if (!f->stage[k][md][rt][s].count)
+                        continue;
+                    p2c2r_labels l = {{"kind", "mode", "runtime", "stage"},
+                                      {p2c2r__task_kind_name(k), mode_names[md], runtime_names[rt],
+                                       stage_names[s]},
+                                      4};
+                    p2c2r__prom_hist(t, "p2c2r_peer_stage_seconds", &l, &f->stage[k][md][rt][s]);
+                }
     free(f);
+    p2c2r_labels info = {{"peer", "runtime"}, {m->name, m->runtime}, 2};
+    p2c2r__prom_family(t, "p2c2r_peer_runtime_info", "gauge",
+                       "1, labelled with what this peer's frames run on (cpu or cuda)");
+    p2c2r__prom_sample(t, "p2c2r_peer_runtime_info", &info, 1);
+    if (m->ndevices) {
+        p2c2r__prom_family(t, "p2c2r_peer_gpu_memory_bytes", "gauge",
+                           "Memory of each GPU this peer runs on, as detected at start");
+        p2c2r__prom_family(t, "p2c2r_peer_gpu_multiprocessors", "gauge",
+                           "Streaming multiprocessors of each GPU this peer runs on");
+    }
+    for (uint32_t i = 0; i < m->ndevices; i++) {
+        char ordinal[16];
+        snprintf(ordinal, sizeof ordinal, "%d", m->devices[i].ordinal);
+        p2c2r_labels d = {{"peer", "device", "name"}, {m->name, ordinal, m->devices[i].name}, 3};
+        p2c2r__prom_sample(t, "p2c2r_peer_gpu_memory_bytes", &d,
+                           (double)m->devices[i].memory_total);
+        p2c2r__prom_sample(t, "p2c2r_peer_gpu_multiprocessors", &d, m->devices[i].multiprocessors);
+    }
     p2c2r_labels peer = {{"peer"}, {m->name}, 1};
     p2c2r__prom_family(t, "p2c2r_peer_slots", "gauge", "Tasks this peer runs at once");
     p2c2r__prom_sample(t, "p2c2r_peer_slots", &peer, m->slots);
@@ -119,7 +153,8 @@ static int page(void *arg, const char *path, p2c2r_text *t, const char **content
     return 200;
 }
 
-peer_metrics *peer_metrics_new(const char *address, const char *name, uint32_t slots, int *err)
+peer_metrics *peer_metrics_new(const char *address, const char *name, uint32_t slots,
+                               const peer_runtime *rt, int *err)
 {
     peer_metrics *m = calloc(1, sizeof *m);
     if (!m) {
@@ -129,6 +164,9 @@ peer_metrics *peer_metrics_new(const char *address, const char *name, uint32_t s
     pthread_mutex_init(&m->lock, NULL);
     m->slots = slots;
     snprintf(m->name, sizeof m->name, "%s", name);
+    snprintf(m->runtime, sizeof m->runtime, "%s", rt ? rt->name : "cpu");
+    for (uint32_t i = 0; rt && i < rt->ndevices && i < PEER_MAX_EXECUTORS; i++)
+        m->devices[m->ndevices++] = rt->devices[i];
     m->httpd = p2c2r__httpd_start(address, page, m, err);
     if (!m->httpd) {
         peer_metrics_destroy(&m);

@@ -20,6 +20,7 @@
 #include "peer/kind.h"
 #include "peer/metrics.h"
 #include "peer/resources.h"
+#include "peer/runtime.h"
 #include "peer/worker.h"
 
 /* How long goodbye and final results may take to leave when the peer stops. */
@@ -65,6 +66,7 @@ struct peer {
     uint64_t done;             /* tasks answered */
     peer_resources res;        /* thread pool and filter tables shared by the workers */
     peer_caps caps;            /* what it runs and has, as told to the coordinator */
+    peer_runtime runtime;      /* what its frames run on */
     uint64_t echo_us;          /* the coordinator's clock in its last heartbeat (0: none) */
     uint64_t echo_at_us;       /* when that heartbeat came, our clock */
     uint32_t beats_since_info; /* heartbeats sent without PeerInfo */
@@ -116,6 +118,7 @@ typedef struct peer_report {
     P2c2r__Wire__UpscaleMode modes[4];                      /* upscale modes */
     char names[HELLO_MAX_RESIDENT][P2C2R_UPSCALE_NAME_MAX]; /* resident tables */
     char *resident[HELLO_MAX_RESIDENT];                     /* pointers into names */
+    peer_caps_devices devices;                              /* its GPUs */
 } peer_report;
 
 static int compare_names(const void *a, const void *b)
@@ -128,6 +131,7 @@ static void fill_report(const peer *p, peer_report *r)
     static const P2c2r__Wire__PeerInfo empty = P2C2R__WIRE__PEER_INFO__INIT;
     r->info = empty;
     peer_caps_fill(&p->caps, &r->info, r->kinds, r->modes);
+    peer_caps_fill_devices(&p->caps, &p->res, p->config.slots, &r->info, &r->devices);
     r->info.name = (char *)p->name;
     r->info.slots = p->config.slots;
     r->info.batches = true;
@@ -500,6 +504,11 @@ int peer_run(peer *p)
     return P2C2R_OK;
 }
 
+const char *peer_runtime_name(const peer *p)
+{
+    return p->runtime.name;
+}
+
 const char *peer_metrics_served(const peer *p)
 {
     return p->res.metrics ? peer_metrics_address(p->res.metrics) : NULL;
@@ -531,15 +540,30 @@ peer *peer_new(const peer_config *config, int *err)
         log_error("--kinds: this peer has no task kind '%s'", bad);
         goto fail;
     }
+    rc = peer_runtime_open(&p->runtime, &p->res, config->runtime ? config->runtime : "auto",
+                           config->device);
+    if (rc != P2C2R_OK) {
+        log_error("--runtime %s: %s", config->runtime ? config->runtime : "auto",
+                  p->runtime.detail);
+        goto fail;
+    }
+    p->caps.runtime = &p->runtime;
+    log_info("runtime %s: %s", p->runtime.name, p->runtime.detail);
+    for (uint32_t i = 0; i < p->runtime.ndevices; i++) {
+        const peer_device *d = &p->runtime.devices[i];
+        log_info("device %d: %s, %u.%u, %u multiprocessors, %" PRIu64 " MiB (%" PRIu64 " MiB free)",
+                 d->ordinal, d->name, d->compute_major, d->compute_minor, d->multiprocessors,
+                 d->memory_total >> 20, d->memory_free >> 20);
+    }
     if (config->metrics_address) {
-        p->res.metrics =
-            peer_metrics_new(config->metrics_address, config->name, config->slots, &rc);
+        p->res.metrics = peer_metrics_new(config->metrics_address, config->name, config->slots,
+                                          &p->runtime, &rc);
         if (!p->res.metrics)
             goto fail;
     }
     rc = P2C2R_E_NOMEM;
     for (uint32_t w = 0; w < config->slots; w++) {
-        p->workers[w] = peer_worker_new(&p->res);
+        p->workers[w] = peer_worker_new(&p->res, w);
         if (!p->workers[w])
             goto fail;
     }

@@ -23,15 +23,20 @@ typedef struct peer_config {
     const char *curve_secret;    /* its secret key (Z85) */
     const char *coordinator_key; /* the coordinator's public key (Z85) */
     const char *metrics_address; /* HOST:PORT for /metrics (NULL: none) */
+    const char *runtime;         /* "auto" (NULL), "cpu" or "cuda" (runtime.h) */
+    int device;                  /* the one CUDA device to use, -1: all */
 } peer_config;
 
 typedef struct peer peer;
 
 /* Start the workers and connect. NULL with *err set on failure (P2C2R_E_INVAL for a kind
- * in config->kinds the peer does not have). */
+ * in config->kinds the peer does not have or a bad runtime or device, P2C2R_E_UNSUPPORTED
+ * for runtime "cuda" on a host without a CUDA device; the log says why). */
 peer *peer_new(const peer_config *config, int *err);
 /* Says goodbye to the coordinator if connected, stops the workers. Accepts NULL. */
 void peer_destroy(peer **p);
+/* What its frames run on: "cpu" or "cuda". */
+const char *peer_runtime_name(const peer *p);
 /* Where /metrics is served ("HOST:PORT"), or NULL. */
 const char *peer_metrics_served(const peer *p);
 /* Serve until SIGINT/SIGTERM. Returns P2C2R_OK or P2C2R_E_IO. */

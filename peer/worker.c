@@ -52,7 +52,7 @@ void peer_worker_answer(void *state, bool ready, peer_job *job, peer_answer *a)
         rc = P2C2R_E_INTERNAL;
         out.detail = "the peer could not initialise this task kind";
     } else {
-        rc = ops->run_cpu(state, &in, &out);
+        rc = ops->run(state, &in, &out);
     }
     uint64_t end = p2c2r__now_us();
     if (rc == P2C2R_OK && job->cancelled && atomic_load(job->cancelled)) {
@@ -69,6 +69,13 @@ void peer_worker_answer(void *state, bool ready, peer_job *job, peer_answer *a)
     a->timing.decode_us = out.decode_us;
     a->timing.compute_us = out.compute_us;
     a->timing.encode_us = out.encode_us;
+    a->timing.copy_in_us = out.copy_in_us;
+    a->timing.copy_out_us = out.copy_out_us;
+    a->timing.tables_us = out.tables_us;
+    /* An enum, not the name: the coordinator keeps bare copies of a Timing. */
+    a->timing.runtime = !out.runtime                       ? P2C2R__WIRE__RUNTIME__RUNTIME_ANY
+                        : strcmp(out.runtime, "cuda") == 0 ? P2C2R__WIRE__RUNTIME__RUNTIME_CUDA
+                                                           : P2C2R__WIRE__RUNTIME__RUNTIME_CPU;
     a->timing.peer_us = end - job->received_us;
     p2c2r__envelope_init(&a->env, rc == P2C2R_OK ? P2C2R__WIRE__MSG_TYPE__RESULT
                                                  : P2C2R__WIRE__MSG_TYPE__ERROR);
@@ -107,14 +114,23 @@ int peer_answer_send(void *sock, int flags, peer_answer *a)
     return rc;
 }
 
-static void worker_actor(zsock_t *pipe_sock, void *args)
+/* What a worker starts with. */
+typedef struct worker_args {
+    const peer_resources *res; /* shared by all workers */
+    uint32_t slot;             /* which slot it is */
+} worker_args;
+
+static void worker_actor(zsock_t *pipe_sock, void *arg)
 {
-    const peer_resources *res = args;
+    worker_args *args = arg;
+    const peer_resources *res = args->res;
+    uint32_t slot = args->slot;
+    free(args);
     void *states[peer_kinds_count];
     int ready[peer_kinds_count];
     for (size_t i = 0; i < peer_kinds_count; i++) {
         states[i] = NULL;
-        ready[i] = !peer_kinds[i]->init || peer_kinds[i]->init(&states[i], res) == P2C2R_OK;
+        ready[i] = !peer_kinds[i]->init || peer_kinds[i]->init(&states[i], res, slot) == P2C2R_OK;
         if (!ready[i])
             log_error("kind %s failed to initialise", peer_kinds[i]->name);
     }
@@ -147,7 +163,14 @@ static void worker_actor(zsock_t *pipe_sock, void *args)
             peer_kinds[i]->fini(&states[i]);
 }
 
-zactor_t *peer_worker_new(const peer_resources *res)
+zactor_t *peer_worker_new(const peer_resources *res, uint32_t slot)
 {
-    return zactor_new(worker_actor, (void *)res);
+    worker_args *args = malloc(sizeof *args);
+    if (!args)
+        return NULL;
+    *args = (worker_args){.res = res, .slot = slot};
+    zactor_t *actor = zactor_new(worker_actor, args);
+    if (!actor)
+        free(args); /* the thread never started */
+    return actor;
 }

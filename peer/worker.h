@@ -27,9 +27,9 @@ typedef struct peer_job {
                                      be NULL */
 } peer_job;
 
-/* Start a worker thread that shares res (which must outlive it) with the other workers;
- * returns once it is ready, or NULL. */
-zactor_t *peer_worker_new(const peer_resources *res);
+/* Start the worker thread of slot `slot`, which shares res (which must outlive it) with
+ * the other workers; returns once it is ready, or NULL. */
+zactor_t *peer_worker_new(const peer_resources *res, uint32_t slot);
 
 /* Hand a job to an idle worker. Takes ownership: *job is NULL afterwards, also on failure
  * (when the job is freed). Returns P2C2R_OK or P2C2R_E_IO. */

@@ -72,8 +72,8 @@ static int decode(p2c2r_jpeg *jpeg, const p2c2r_frame_request *req, p2c2r_image 
     return P2C2R_E_UNSUPPORTED;
 }
 
-static int encode(p2c2r_jpeg *jpeg, const p2c2r_frame_request *req, const p2c2r_image *img,
-                  p2c2r_frame_output *out)
+int p2c2r__frame_encode(p2c2r_jpeg *jpeg, const p2c2r_frame_request *req, const p2c2r_image *img,
+                        p2c2r_frame_output *out)
 {
     uint8_t *data = NULL;
     size_t size = 0;
@@ -144,7 +144,7 @@ int p2c2r__frame_upscale(p2c2r_jpeg *jpeg, p2c2r_upscale_cache *cache, p2c2r_sim
         goto fail;
     }
     uint64_t t2 = p2c2r__now_us();
-    rc = encode(jpeg, req, &dst, out);
+    rc = p2c2r__frame_encode(jpeg, req, &dst, out);
     if (rc != P2C2R_OK)
         goto fail;
     out->format = dst.format;

@@ -59,4 +59,11 @@ typedef struct p2c2r_frame_output {
 int p2c2r__frame_upscale(p2c2r_jpeg *jpeg, p2c2r_upscale_cache *cache, p2c2r_simd simd,
                          const p2c2r_frame_request *req, p2c2r_frame_output *out);
 
+/* Encode an output image as req asks (output_codec, jpeg_quality, pool, bands), into
+ * out->data, size and free_fn; img from p2c2r__image_alloc() or p2c2r__image_place(). The
+ * last step of p2c2r__frame_upscale(), for a caller that resampled elsewhere (a GPU).
+ * P2C2R_E_UNSUPPORTED for an unknown codec, the encoders' errors; out->detail says which. */
+int p2c2r__frame_encode(p2c2r_jpeg *jpeg, const p2c2r_frame_request *req, const p2c2r_image *img,
+                        p2c2r_frame_output *out);
+
 #endif /* P2C2R_UPSCALE_FRAME_H */

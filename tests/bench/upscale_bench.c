@@ -14,7 +14,7 @@
  *    counterpart of). Each timing is
  *    the median of REPS runs per picture, ours and libswscale's interleaved run by run so
  *    that both see the same machine load; the ratio is ours / libswscale's.
- * 2. The peer's path in this process: the upscale kind's run_cpu() (peer/kind_upscale.c)
+ * 2. The peer's path in this process: the upscale kind's run() (peer/kind_upscale.c)
  *    on a JPEG q85 frame, output JPEG q85, with 1 and 2 threads per frame (alternating run
  *    by run), printing the decode / compute / encode split the peer itself measures. The
  *    reference for the 2-thread figure is the machine's own: two frames run at once, one
@@ -249,7 +249,7 @@ typedef struct run_job {
 
 static int run_once(void *state, const peer_task_in *in, peer_task_out *out)
 {
-    int rc = peer_kind_upscale.run_cpu(state, in, out);
+    int rc = peer_kind_upscale.run(state, in, out);
     if (rc != P2C2R_OK)
         fprintf(stderr, "upscale failed: %s (%s)\n", p2c2r_errname(rc), out->detail);
     if (out->data)
@@ -279,7 +279,7 @@ static void peer_path(const uint8_t *jpeg, size_t size, uint32_t w, uint32_t h, 
     memset(res, 0, sizeof res);
     for (int k = 0; k < 3; k++)
         if (peer_resources_init(&res[k], threads[k]) != P2C2R_OK ||
-            peer_kind_upscale.init(&state[k], &res[k]) != P2C2R_OK) {
+            peer_kind_upscale.init(&state[k], &res[k], 0) != P2C2R_OK) {
             fprintf(stderr, "cannot start the upscale kind\n");
             goto done;
         }
@@ -359,7 +359,7 @@ int main(void)
         }
     }
 
-    printf("\n2. peer path in-process (peer_kind_upscale.run_cpu): JPEG q85 in and out, 2x,\n"
+    printf("\n2. peer path in-process (peer_kind_upscale.run): JPEG q85 in and out, 2x,\n"
            "   1 and 2 threads per frame run alternately, medians; the peer's own split\n"
            "   (with 2 threads compute and encode are summed over both threads); pair_x:\n"
            "   two frames at once, one thread each, against one alone (the machine's own\n"
