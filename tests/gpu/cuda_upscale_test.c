@@ -13,7 +13,6 @@
 #include "testutil.h"
 #include "twin.h"
 
-#define OUT_FILL 0xa5
 #define CUDA_OK(call)                                                                              \
     do {                                                                                           \
         cudaError_t err_ = (call);                                                                 \
@@ -52,47 +51,28 @@ static int dev_planes_new(dev_planes *d, const twin_planes *t)
 /* Run one case through peer_cuda_upscale(), plan from the tables; 0 when it matched. */
 static int run_case(const twin_case *c, peer_cuda_tables *tables, cudaStream_t stream)
 {
-    char name[128];
-    twin_case_name(c, name, sizeof name);
-    const p2c2r_upscale_plan *plan = NULL;
+    twin_run r;
     peer_cuda_entry *entry = NULL;
-    p2c2r_image cpu_src = {0}, cpu_dst = {0};
-    twin_planes src = {0}, dst = {0};
     dev_planes dsrc = {0}, ddst = {0};
-    peer_cuda_planes gs, gd;
     int failed = 1;
-    CHECK_RC(p2c2r__upscale_plan_new(c->format, c->width, c->height, c->scale, c->mode, &plan),
-             P2C2R_OK);
-    if (!plan)
+    if (twin_run_begin(&r, c) != P2C2R_OK)
         goto done;
-    CHECK_RC(peer_cuda_tables_get(tables, plan, stream, &entry, NULL), P2C2R_OK);
-    if (!entry)
+    CHECK_RC(peer_cuda_tables_get(tables, r.plan, stream, &entry, NULL), P2C2R_OK);
+    if (!entry || twin_run_images(&r, c, peer_cuda_entry_plan(entry)) != P2C2R_OK)
         goto done;
-    peer_cuda_plan_geometry(peer_cuda_entry_plan(entry), &gs, &gd);
-    CHECK_RC(twin_source(c, plan, &gs, &cpu_src, &src, &cpu_dst), P2C2R_OK);
-    CHECK_RC(twin_planes_alloc(&dst, &gd, c->format, c->odd_pitch, OUT_FILL), P2C2R_OK);
-    if (!src.buf || !dst.buf || dev_planes_new(&dsrc, &src) != 0 ||
-        dev_planes_new(&ddst, &dst) != 0) {
+    if (dev_planes_new(&dsrc, &r.src) != 0 || dev_planes_new(&ddst, &r.dst) != 0) {
         CHECK(!"device planes");
         goto done;
     }
     CHECK_RC(peer_cuda_upscale(peer_cuda_entry_plan(entry), &dsrc.p, &ddst.p, stream), P2C2R_OK);
-    CUDA_OK(cudaMemcpyAsync(dst.buf, ddst.buf, ddst.size, cudaMemcpyDeviceToHost, stream));
+    CUDA_OK(cudaMemcpyAsync(r.dst.buf, ddst.buf, ddst.size, cudaMemcpyDeviceToHost, stream));
     CUDA_OK(cudaStreamSynchronize(stream));
-    size_t bad = twin_compare(&dst, c->format, &cpu_dst, OUT_FILL, name);
-    if (bad)
-        fprintf(stderr, "%s: %zu samples differ from the CPU's\n", name, bad);
-    CHECK(bad == 0);
-    failed = bad != 0;
+    failed = twin_run_check(&r, c);
 done:
     peer_cuda_tables_put(tables, &entry);
     cudaFree(dsrc.buf);
     cudaFree(ddst.buf);
-    twin_planes_free(&src);
-    twin_planes_free(&dst);
-    p2c2r__image_free(&cpu_src);
-    p2c2r__image_free(&cpu_dst);
-    p2c2r__upscale_plan_destroy(&plan);
+    twin_run_end(&r);
     return failed;
 }
 
@@ -250,13 +230,8 @@ static void test_threads(void)
 
 int main(void)
 {
-    int count = 0;
-    cudaError_t err = cudaGetDeviceCount(&count);
-    if (err != cudaSuccess || count == 0) {
-        printf("cuda_upscale_test: no CUDA device (%s): skipped\n",
-               err != cudaSuccess ? cudaGetErrorString(err) : "none found");
+    if (twin_need_device("cuda_upscale_test"))
         return 77;
-    }
     struct cudaDeviceProp prop;
     CUDA_OK(cudaGetDeviceProperties(&prop, 0));
     printf("device 0: %s, compute capability %d.%d\n", prop.name, prop.major, prop.minor);

@@ -15,44 +15,22 @@
 #include "testutil.h"
 #include "twin.h"
 
-#define OUT_FILL 0xa5
-
 /* One case: 0 when it matched. */
 static int run_case(const twin_case *c)
 {
-    char name[128];
-    twin_case_name(c, name, sizeof name);
-    const p2c2r_upscale_plan *plan = NULL;
+    twin_run r;
     peer_cuda_plan *hp = NULL;
-    p2c2r_image cpu_src = {0}, cpu_dst = {0};
-    twin_planes src = {0}, dst = {0};
-    peer_cuda_planes gs, gd;
     int failed = 1;
-    CHECK_RC(p2c2r__upscale_plan_new(c->format, c->width, c->height, c->scale, c->mode, &plan),
-             P2C2R_OK);
-    if (!plan)
+    if (twin_run_begin(&r, c) != P2C2R_OK)
         goto done;
-    CHECK_RC(peer_cuda_plan_host(plan, &hp), P2C2R_OK);
-    if (!hp)
+    CHECK_RC(peer_cuda_plan_host(r.plan, &hp), P2C2R_OK);
+    if (!hp || twin_run_images(&r, c, hp) != P2C2R_OK)
         goto done;
-    peer_cuda_plan_geometry(hp, &gs, &gd);
-    CHECK_RC(twin_source(c, plan, &gs, &cpu_src, &src, &cpu_dst), P2C2R_OK);
-    CHECK_RC(twin_planes_alloc(&dst, &gd, c->format, c->odd_pitch, OUT_FILL), P2C2R_OK);
-    if (!dst.buf || !src.buf)
-        goto done;
-    CHECK_RC(peer_cuda_emulate(hp, &src.p, &dst.p), P2C2R_OK);
-    size_t bad = twin_compare(&dst, c->format, &cpu_dst, OUT_FILL, name);
-    if (bad)
-        fprintf(stderr, "%s: %zu samples differ from the CPU's\n", name, bad);
-    CHECK(bad == 0);
-    failed = bad != 0;
+    CHECK_RC(peer_cuda_emulate(hp, &r.src.p, &r.dst.p), P2C2R_OK);
+    failed = twin_run_check(&r, c);
 done:
-    twin_planes_free(&src);
-    twin_planes_free(&dst);
-    p2c2r__image_free(&cpu_src);
-    p2c2r__image_free(&cpu_dst);
     peer_cuda_plan_destroy(&hp);
-    p2c2r__upscale_plan_destroy(&plan);
+    twin_run_end(&r);
     return failed;
 }
 

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 
 #include "tables.h"
+#include "twin.h"
 
 enum { WARMUP = 20, RUNS = 200 };
 
@@ -89,13 +90,8 @@ static size_t planes_alloc(peer_cuda_planes *g)
 
 int main(void)
 {
-    int count = 0;
-    cudaError_t err = cudaGetDeviceCount(&count);
-    if (err != cudaSuccess || count == 0) {
-        printf("kernel_bench: no CUDA device (%s): skipped\n",
-               err != cudaSuccess ? cudaGetErrorString(err) : "none found");
+    if (twin_need_device("kernel_bench"))
         return 77;
-    }
     struct cudaDeviceProp prop;
     int clock_khz = 0, bus_bits = 0;
     TRY(cudaGetDeviceProperties(&prop, 0));

@@ -93,8 +93,9 @@ static uint8_t twin_sample(uint32_t x, uint32_t y, uint32_t k, uint64_t *rng)
     return (uint8_t)v;
 }
 
-int twin_source(const twin_case *c, const p2c2r_upscale_plan *plan, const peer_cuda_planes *g,
-                p2c2r_image *cpu_src, twin_planes *src, p2c2r_image *cpu_dst)
+static int twin_source(const twin_case *c, const p2c2r_upscale_plan *plan,
+                       const peer_cuda_planes *g, p2c2r_image *cpu_src, twin_planes *src,
+                       p2c2r_image *cpu_dst)
 {
     uint32_t ow, oh;
     p2c2r__upscale_plan_output(plan, &ow, &oh);
@@ -119,8 +120,8 @@ int twin_source(const twin_case *c, const p2c2r_upscale_plan *plan, const peer_c
     return p2c2r__upscale_image(plan, cpu_src, cpu_dst, NULL, p2c2r__upscale_simd());
 }
 
-size_t twin_compare(const twin_planes *out, p2c2r_pixel_format format, const p2c2r_image *cpu,
-                    uint8_t fill, const char *what)
+static size_t twin_compare(const twin_planes *out, p2c2r_pixel_format format,
+                           const p2c2r_image *cpu, uint8_t fill, const char *what)
 {
     size_t bad = 0;
     for (uint32_t i = 0; i < out->p.nplanes; i++) {
@@ -143,4 +144,53 @@ size_t twin_compare(const twin_planes *out, p2c2r_pixel_format format, const p2c
         }
     }
     return bad;
+}
+
+int twin_run_begin(twin_run *r, const twin_case *c)
+{
+    memset(r, 0, sizeof *r);
+    twin_case_name(c, r->name, sizeof r->name);
+    int rc = p2c2r__upscale_plan_new(c->format, c->width, c->height, c->scale, c->mode, &r->plan);
+    CHECK_RC(rc, P2C2R_OK);
+    return rc;
+}
+
+int twin_run_images(twin_run *r, const twin_case *c, const peer_cuda_plan *gpu)
+{
+    peer_cuda_planes gs, gd;
+    peer_cuda_plan_geometry(gpu, &gs, &gd);
+    int rc = twin_source(c, r->plan, &gs, &r->cpu_src, &r->src, &r->cpu_dst);
+    if (rc == P2C2R_OK)
+        rc = twin_planes_alloc(&r->dst, &gd, c->format, c->odd_pitch, TWIN_FILL);
+    CHECK_RC(rc, P2C2R_OK);
+    return rc;
+}
+
+int twin_run_check(twin_run *r, const twin_case *c)
+{
+    size_t bad = twin_compare(&r->dst, c->format, &r->cpu_dst, TWIN_FILL, r->name);
+    if (bad)
+        fprintf(stderr, "%s: %zu samples differ from the CPU's\n", r->name, bad);
+    CHECK(bad == 0);
+    return bad != 0;
+}
+
+void twin_run_end(twin_run *r)
+{
+    twin_planes_free(&r->src);
+    twin_planes_free(&r->dst);
+    p2c2r__image_free(&r->cpu_src);
+    p2c2r__image_free(&r->cpu_dst);
+    p2c2r__upscale_plan_destroy(&r->plan);
+}
+
+int twin_need_device(const char *program)
+{
+    int count = 0;
+    cudaError_t err = cudaGetDeviceCount(&count);
+    if (err == cudaSuccess && count > 0)
+        return 0;
+    printf("%s: no CUDA device (%s): skipped\n", program,
+           err != cudaSuccess ? cudaGetErrorString(err) : "none found");
+    return 77;
 }

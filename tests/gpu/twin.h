@@ -43,14 +43,29 @@ void twin_planes_free(twin_planes *t);
 /* Bytes per sample row of plane i (width * channels). */
 size_t twin_row_bytes(const twin_planes *t, p2c2r_pixel_format format, uint32_t i);
 
-/* The source image of a case (edges, gradients and noise, from seed) in CPU form and
- * copied into planes of the case's geometry; and the CPU's output for it. */
-int twin_source(const twin_case *c, const p2c2r_upscale_plan *plan, const peer_cuda_planes *g,
-                p2c2r_image *cpu_src, twin_planes *src, p2c2r_image *cpu_dst);
+/* The output planes' marker. */
+#define TWIN_FILL 0xa5
 
-/* Compare out with the CPU's output: the number of samples that differ (the first few
- * printed with `what`), plus one for each plane whose row padding lost the fill. */
-size_t twin_compare(const twin_planes *out, p2c2r_pixel_format format, const p2c2r_image *cpu,
-                    uint8_t fill, const char *what);
+/* One case under test: the CPU's side of it and the host planes of the kernels' side. */
+typedef struct twin_run {
+    char name[128];                 /* twin_case_name() */
+    const p2c2r_upscale_plan *plan; /* the CPU plan */
+    p2c2r_image cpu_src, cpu_dst;   /* the CPU's images */
+    twin_planes src, dst;           /* host planes: the source, the output (TWIN_FILL) */
+} twin_run;
+
+/* The CPU plan of a case. Errors as p2c2r__upscale_plan_new() (CHECKed). */
+int twin_run_begin(twin_run *r, const twin_case *c);
+/* The source image (edges, gradients and noise) in CPU form and in planes of the geometry
+ * of gpu (the kernels' plan), output planes of that geometry, and the CPU's output. */
+int twin_run_images(twin_run *r, const twin_case *c, const peer_cuda_plan *gpu);
+/* Compare r->dst with the CPU's output: 0 when equal, else 1 with the first differences
+ * and any plane whose row padding lost TWIN_FILL printed (and CHECKed). */
+int twin_run_check(twin_run *r, const twin_case *c);
+/* Free what the run holds. */
+void twin_run_end(twin_run *r);
+
+/* 0 when CUDA sees a device; else print why `program` skips and return 77. */
+int twin_need_device(const char *program);
 
 #endif /* P2C2R_TESTS_GPU_TWIN_H */
