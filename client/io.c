@@ -674,6 +674,10 @@ static bool take_inbox(sdk_io *io, bool *fail)
     while (j) {
         sdk_job *next = j->next;
         j->next = NULL;
+        /* A cancel or a local result may end a job the outbox holds: what is there goes
+         * first, as it would have had the submits come in wake-ups of their own. */
+        if (j->op != SDK_OP_SUBMIT && io->dealer)
+            flush(io, now);
         if (j->op == SDK_OP_LOCAL_DONE) {
             on_local_done(io, j);
         } else if (j->op == SDK_OP_CANCEL) {
