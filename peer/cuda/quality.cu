@@ -7,99 +7,17 @@
  * edge, as quality.c takes its neighbours) into shared memory, then the sharpening of
  * each tile pixel from there.
  *
- * Tolerance: none. easu_pixel() and rcas_pixel() are quality.c's functions operation for
- * operation, in float, and this file is compiled with -fmad=false (no fused multiply-add,
- * which baseline x86-64 C code never uses either), IEEE division and square root, so the
- * device computes every intermediate value exactly as the CPU does; the tests compare
- * byte for byte. (They are a copy, not the same source, because quality.c is C with
- * static functions that a CUDA file cannot call.)
+ * Tolerance: none. The per-pixel functions are quality.c's own source
+ * (common/upscale/quality_pixel.h, compiled here as __host__ __device__), in float, and
+ * this file is compiled with -fmad=false (no fused multiply-add, which baseline x86-64 C
+ * code never uses either), IEEE division and square root, so the device computes every
+ * intermediate value exactly as the CPU does; the tests compare byte for byte.
  */
 #include <math.h>
 
 #include "separable.cuh"
 
-extern "C" {
-#include "common/upscale/quality.h"
-}
-
-#define EASU_FLAT  32.0f
-#define RCAS_LIMIT 0.1875f
-
-/* quality.c's easu_pixel(). */
-CUK_HD float cuk_easu(const float v[4][4], float fx, float fy)
-{
-    float jxx = 0, jxy = 0, jyy = 0;
-    for (int r = 0; r < 2; r++)
-        for (int c = 0; c < 2; c++) {
-            float gx = (v[1 + r][2 + c] - v[1 + r][c]) * 0.5f;
-            float gy = (v[2 + r][1 + c] - v[r][1 + c]) * 0.5f;
-            float w = (c ? fx : 1 - fx) * (r ? fy : 1 - fy);
-            jxx += w * gx * gx;
-            jxy += w * gx * gy;
-            jyy += w * gy * gy;
-        }
-    float half_diff = 0.5f * (jxx - jyy);
-    float disc = sqrtf(half_diff * half_diff + jxy * jxy);
-    float nx, ny;
-    if (half_diff >= 0) {
-        nx = half_diff + disc;
-        ny = jxy;
-    } else {
-        nx = jxy;
-        ny = disc - half_diff;
-    }
-    float len = sqrtf(nx * nx + ny * ny);
-    float coh = 0;
-    if (len > 1e-6f) {
-        nx /= len;
-        ny /= len;
-        float a = 2 * disc / (jxx + jyy + EASU_FLAT);
-        coh = a * a;
-    } else {
-        nx = 1;
-        ny = 0;
-    }
-    float stretch = 1 / fmaxf(fabsf(nx), fabsf(ny));
-    float across = 1 + (stretch - 1) * coh;
-    float along = 1 - 0.5f * coh;
-    float lobe = 0.5f - 0.29f * coh;
-    float clip = 1 / lobe;
-
-    float sum = 0, wsum = 0;
-    for (int r = 0; r < 4; r++)
-        for (int c = 0; c < 4; c++) {
-            if ((r == 0 || r == 3) && (c == 0 || c == 3))
-                continue;
-            float dx = (float)(c - 1) - fx, dy = (float)(r - 1) - fy;
-            float a = (dx * nx + dy * ny) * across;
-            float b = (dy * nx - dx * ny) * along;
-            float d2 = fminf(a * a + b * b, clip);
-            float base = 0.4f * d2 - 1;
-            float win = lobe * d2 - 1;
-            float w = (1.5625f * base * base - 0.5625f) * (win * win);
-            sum += w * v[r][c];
-            wsum += w;
-        }
-    float out = sum / wsum;
-    float lo = fminf(fminf(v[1][1], v[1][2]), fminf(v[2][1], v[2][2]));
-    float hi = fmaxf(fmaxf(v[1][1], v[1][2]), fmaxf(v[2][1], v[2][2]));
-    return fminf(fmaxf(out, lo), hi);
-}
-
-/* quality.c's rcas_pixel(). */
-CUK_HD uint8_t cuk_rcas(float n, float w, float e, float ea, float s)
-{
-    float mn = fminf(fminf(n, w), fminf(ea, s));
-    float mx = fmaxf(fmaxf(n, w), fmaxf(ea, s));
-    float lo = fminf(mn, e), hi = fmaxf(mx, e);
-    float hit_min = hi > 0 ? lo / (4 * hi) : 0;
-    float hit_max = lo < 255 ? (255 - hi) / (4 * lo - 1020) : 0;
-    float lobe = fmaxf(-hit_min, hit_max);
-    lobe = fmaxf(-RCAS_LIMIT, fminf(lobe, 0)) * UPSCALE_RCAS_STRENGTH;
-    float out = (lobe * (n + w + ea + s) + e) / (4 * lobe + 1);
-    out = fminf(fmaxf(out, 0), 255);
-    return (uint8_t)(out + 0.5f);
-}
+#include "common/upscale/quality_pixel.h"
 
 struct cuk_quality {
     static constexpr int TW = CUK_Q_TW, TH = CUK_Q_TH, THREADS = CUK_Q_THREADS;
@@ -133,7 +51,7 @@ struct cuk_quality {
                 for (int c = 0; c < 4; c++)
                     v[k][c] = r[cx[c]];
             }
-            sm->e[ty][tx] = cuk_easu(v, pl->qfx[x], pl->qfy[y]);
+            sm->e[ty][tx] = upscale_easu_pixel(v, pl->qfx[x], pl->qfy[y]);
         }
     }
 
@@ -146,8 +64,8 @@ struct cuk_quality {
         for (int32_t idx = (int32_t)tid; idx < n; idx += THREADS) {
             int32_t yo = idx / w, xo = idx - yo * w;
             const float *c = sm->e[yo + 1];
-            dst[(size_t)(t.y0 + yo) * pitch + t.x0 + xo] =
-                cuk_rcas(sm->e[yo][xo + 1], c[xo], c[xo + 1], c[xo + 2], sm->e[yo + 2][xo + 1]);
+            dst[(size_t)(t.y0 + yo) * pitch + t.x0 + xo] = upscale_rcas_pixel(
+                sm->e[yo][xo + 1], c[xo], c[xo + 1], c[xo + 2], sm->e[yo + 2][xo + 1]);
         }
     }
 
