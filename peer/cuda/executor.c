@@ -8,11 +8,13 @@
 
 #include "common/clock.h"
 #include "common/image.h"
+#include "common/jpegband.h"
 #include "common/jpegrows.h"
 #include "common/log.h"
 #include "common/upscale/plan_cache.h"
 #include "common/zstd.h"
 #include "peer/cuda/cuda_upscale.h"
+#include "peer/cuda/jpeg_encode.h"
 #include "peer/cuda/tables.h"
 #include "peer/resources.h"
 
@@ -23,6 +25,7 @@
 typedef struct cuda_device {
     int ordinal;              /* CUDA device number */
     peer_cuda_tables *tables; /* its resident tables */
+    int jpeg_on_device;       /* JPEG output encoded on the device (P2C2R_CUDA_JPEG != off) */
 } cuda_device;
 
 /* Memory that grows and never shrinks. */
@@ -38,7 +41,9 @@ typedef struct cuda_slot {
     void *cpu;                  /* the CPU executor's slot, for frames the device cannot take */
     p2c2r_jpeg *jpeg;           /* single-thread JPEG encoder (RGB24 output) */
     cudaStream_t stream;        /* where its copies and kernels queue */
-    cudaEvent_t ev[4];          /* before copy in, after it, after the kernels, after copy out */
+    cudaEvent_t ev[4];          /* before copy in, after it, after the kernels, after copy out
+                                 * (or after the device's JPEG encode) */
+    peer_cuda_jpeg *gj;         /* the device JPEG encoder and its scratch */
     growing host_src, host_dst; /* pinned: decoded source, output read back */
     growing dev_src, dev_dst;   /* device: the same planes */
 } cuda_slot;
@@ -97,6 +102,7 @@ static void cuda_slot_destroy(void **slot)
         release(&s->host_dst, 1);
         release(&s->dev_src, 0);
         release(&s->dev_dst, 0);
+        peer_cuda_jpeg_destroy(&s->gj);
         if (s->cpu)
             peer_executor_cpu.slot_destroy(&s->cpu);
         p2c2r__jpeg_destroy(&s->jpeg);
@@ -116,7 +122,7 @@ static int cuda_slot_new(peer_executor *ex, const peer_resources *res, void **sl
     *slot = s;
     int rc = peer_executor_cpu.slot_new(ex, res, &s->cpu);
     s->jpeg = p2c2r__jpeg_new();
-    if (rc != P2C2R_OK || !s->jpeg)
+    if (rc != P2C2R_OK || !s->jpeg || peer_cuda_jpeg_new(&s->gj) != P2C2R_OK)
         goto fail;
     rc = P2C2R_E_INTERNAL;
     if (cudaSetDevice(s->dev->ordinal) != cudaSuccess ||
@@ -208,9 +214,9 @@ static int device_takes(const p2c2r_frame_request *req)
     return req->codec == P2C2R_CODEC_RAW || req->codec == P2C2R_CODEC_ZSTD;
 }
 
-/* Queue copy in, kernels, copy out on the slot's stream and wait for them. */
+/* Queue copy in and kernels on the slot's stream; *dd: the output planes on the device. */
 static int run_device(cuda_slot *s, const peer_cuda_plan *plan, const p2c2r_image *src,
-                      p2c2r_image *dst, const char **detail)
+                      peer_cuda_planes *dd_out, const char **detail)
 {
     peer_cuda_planes ds, dd;
     peer_cuda_plan_geometry(plan, &ds, &dd);
@@ -240,9 +246,20 @@ static int run_device(cuda_slot *s, const peer_cuda_plan *plan, const p2c2r_imag
         return rc;
     }
     err = cudaEventRecord(s->ev[2], st);
-    for (uint32_t i = 0; err == cudaSuccess && i < dd.nplanes; i++) {
+    if (err != cudaSuccess)
+        return cuda_error(err, "upscale on the device", detail);
+    *dd_out = dd;
+    return P2C2R_OK;
+}
+
+/* Queue the copy of the output planes back and wait for the stream. */
+static int copy_out(cuda_slot *s, const peer_cuda_planes *dd, p2c2r_image *dst, const char **detail)
+{
+    cudaStream_t st = s->stream;
+    cudaError_t err = cudaSuccess;
+    for (uint32_t i = 0; err == cudaSuccess && i < dd->nplanes; i++) {
         p2c2r_plane *p = &dst->plane[i];
-        err = cudaMemcpy2DAsync(p->data, p->stride, dd.data[i], dd.pitch[i],
+        err = cudaMemcpy2DAsync(p->data, p->stride, dd->data[i], dd->pitch[i],
                                 (size_t)p->width * p->channels, p->height, cudaMemcpyDeviceToHost,
                                 st);
     }
@@ -261,6 +278,45 @@ static uint64_t elapsed_us(cudaEvent_t a, cudaEvent_t b)
 {
     float ms = 0;
     return cudaEventElapsedTime(&ms, a, b) == cudaSuccess && ms > 0 ? (uint64_t)(ms * 1000.0f) : 0;
+}
+
+static void free_bitstream(void *data, void *hint)
+{
+    (void)hint;
+    free(data);
+}
+
+/* Encode the output planes on the device and copy back only the JPEG; on any error the
+ * caller copies the planes back and encodes on the CPU. Sets encode_us (device time,
+ * events) and copy_out_us (the bitstream's copy). */
+static int encode_on_device(cuda_slot *s, const p2c2r_frame_request *req,
+                            const peer_cuda_planes *dd, uint32_t ow, uint32_t oh,
+                            peer_exec_out *out)
+{
+    if (!s->dev->jpeg_on_device || req->output_codec != P2C2R_CODEC_JPEG ||
+        !p2c2r__jpegband_supports(req->format))
+        return P2C2R_E_UNSUPPORTED;
+    int rc = peer_cuda_jpeg_encode(s->gj, dd, req->format, ow, oh, req->jpeg_quality, 0, s->stream);
+    if (rc == P2C2R_OK && (cudaEventRecord(s->ev[3], s->stream) != cudaSuccess ||
+                           cudaEventSynchronize(s->ev[3]) != cudaSuccess))
+        rc = P2C2R_E_INTERNAL;
+    uint64_t t = p2c2r__now_us();
+    uint8_t *data = NULL;
+    size_t size = 0;
+    if (rc == P2C2R_OK)
+        rc = peer_cuda_jpeg_fetch(s->gj, s->stream, &data, &size);
+    if (rc != P2C2R_OK) {
+        (void)cudaGetLastError();
+        log_limited(P2C2R_LOG_WARN, "CUDA device %d: JPEG encode failed (%s): encoding on the CPU",
+                    s->dev->ordinal, p2c2r_errname(rc));
+        return rc;
+    }
+    out->copy_out_us = p2c2r__now_us() - t;
+    out->frame.encode_us = elapsed_us(s->ev[2], s->ev[3]);
+    out->frame.data = data;
+    out->frame.size = size;
+    out->frame.free_fn = free_bitstream;
+    return P2C2R_OK;
 }
 
 static int cuda_upscale(void *slot, const p2c2r_frame_request *req, peer_exec_out *out)
@@ -311,27 +367,38 @@ static int cuda_upscale(void *slot, const p2c2r_frame_request *req, peer_exec_ou
         goto done;
     }
     p2c2r__image_place(&dst, req->format, ow, oh, s->host_dst.p, bytes);
-    rc = run_device(s, peer_cuda_entry_plan(entry), &src, &dst, &o->detail);
+    peer_cuda_planes dd;
+    rc = run_device(s, peer_cuda_entry_plan(entry), &src, &dd, &o->detail);
     if (rc != P2C2R_OK)
         goto done;
-    uint64_t t4 = p2c2r__now_us();
-    peer_cuda_tables_put(s->dev->tables, &entry);
-    rc = p2c2r__frame_encode(s->jpeg, req, &dst, o);
-    if (rc != P2C2R_OK)
-        goto done;
+    if (encode_on_device(s, req, &dd, ow, oh, out) == P2C2R_OK) {
+        /* Device time: copy in, kernels, encode (events); the bitstream's copy (host). */
+        peer_cuda_tables_put(s->dev->tables, &entry);
+        out->copy_in_us = elapsed_us(s->ev[0], s->ev[1]);
+        o->compute_us = elapsed_us(s->ev[1], s->ev[2]);
+    } else {
+        rc = copy_out(s, &dd, &dst, &o->detail);
+        if (rc != P2C2R_OK)
+            goto done;
+        uint64_t t4 = p2c2r__now_us();
+        peer_cuda_tables_put(s->dev->tables, &entry);
+        rc = p2c2r__frame_encode(s->jpeg, req, &dst, o);
+        if (rc != P2C2R_OK)
+            goto done;
+        out->copy_in_us = elapsed_us(s->ev[0], s->ev[1]);
+        o->compute_us = elapsed_us(s->ev[1], s->ev[2]);
+        out->copy_out_us = elapsed_us(s->ev[2], s->ev[3]);
+        /* What the device's timeline does not show (queueing, the wait's wake-up) counts
+         * as compute, so the stages still add up to the frame. */
+        uint64_t device_us = out->copy_in_us + o->compute_us + out->copy_out_us;
+        if (t4 - t3 > device_us)
+            o->compute_us += (t4 - t3) - device_us;
+        o->encode_us = p2c2r__now_us() - t4;
+    }
     o->format = req->format;
     o->width = ow;
     o->height = oh;
     o->decode_us = t3 - t2;
-    out->copy_in_us = elapsed_us(s->ev[0], s->ev[1]);
-    o->compute_us = elapsed_us(s->ev[1], s->ev[2]);
-    out->copy_out_us = elapsed_us(s->ev[2], s->ev[3]);
-    /* What the device's timeline does not show (queueing, the wait's wake-up) counts as
-     * compute, so the stages still add up to the frame. */
-    uint64_t device_us = out->copy_in_us + o->compute_us + out->copy_out_us;
-    if (t4 - t3 > device_us)
-        o->compute_us += (t4 - t3) - device_us;
-    o->encode_us = p2c2r__now_us() - t4;
 done:
     if (entry)
         peer_cuda_tables_put_after(s->dev->tables, &entry, s->stream);
@@ -375,6 +442,9 @@ int peer_cuda_executor_open(peer_executor *ex, const peer_device *d,
         return P2C2R_E_NOMEM;
     }
     dev->ordinal = d->ordinal;
+    /* P2C2R_CUDA_JPEG=off keeps JPEG encoding on the CPU (gpu_bench compares the two). */
+    const char *gj = getenv("P2C2R_CUDA_JPEG");
+    dev->jpeg_on_device = !(gj && strcmp(gj, "off") == 0);
     dev->tables = peer_cuda_tables_new(d->ordinal, PEER_CUDA_TABLE_BYTES);
     if (!dev->tables) {
         free(dev);

@@ -8,6 +8,10 @@
  *   -> copy in -> peer_cuda_upscale() -> copy out, queued on the slot's stream
  *   -> wait for the stream (blocking, not spinning: the cores are the JPEG codec's)
  *   -> encode on the peer's pool (JPEG cut into bands, common/jpegband.h), raw or zstd.
+ * JPEG output of the YUV and grey formats is instead encoded on the device
+ * (jpeg_encode.h) right after the kernels, and only the bitstream is copied back; on any
+ * error of that encoder the planes are copied back and encoded on the CPU as above.
+ * P2C2R_CUDA_JPEG=off in the peer's environment keeps every encode on the CPU.
  * While one slot waits on its stream, the other slots decode and encode on the CPU, so
  * the copies and kernels of one frame overlap the codec work of the others.
  *

@@ -6,7 +6,10 @@
  * compute the CPU kernels' formula (separable modes integer for integer, the quality mode
  * operation for operation, see peer/cuda/quality.cu: tolerance none), the GPU peer decodes
  * with the same row decoder and encodes with the same band encoder, so every output file
- * must be identical byte for byte. Without a CUDA device it says why and exits 77.
+ * must be identical byte for byte. The GPU peer runs with P2C2R_CUDA_JPEG=off, so that it
+ * encodes as the CPU peer does (its device JPEG encoder, which makes different bytes of
+ * the same quality, is checked by cuda_jpeg). Without a CUDA device it says why and
+ * exits 77.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -56,6 +59,7 @@ int main(void)
     char dir[] = "/tmp/p2c2r-runtimes-XXXXXX";
     CHECK(testutil_temp_file(coord_log) == 0);
     CHECK(mkdtemp(dir) != NULL);
+    setenv("P2C2R_CUDA_JPEG", "off", 1); /* the peers inherit it */
     cluster cl = {.coordinator_log = coord_log};
     const char *const coord_args[] = {"--recheck-rate", "0", NULL};
     if (cluster_start_coordinator(&cl, coord_args) != 0)
