@@ -664,6 +664,12 @@ static void teardown(sdk_io *io)
     p2c2r__jpeg_destroy(&io->jpeg);
 }
 
+/* Tasks submitted one by one are sent together when they are this small or smaller: a
+ * message costs more than their bytes. Bigger ones go on their own, as the copies dominate
+ * and a batch of them only makes the coordinator and the peer hold more at once (noop
+ * bench, 256 KiB: 0.81 of zmq_limit sent alone, 0.58 coalesced). */
+#define COALESCE_MAX_BYTES (64u * 1024u)
+
 /* Take everything from the inbox; returns false when asked to stop. *fail reports a
  * (test) request to fail. */
 static bool take_inbox(sdk_io *io, bool *fail)
@@ -683,7 +689,10 @@ static bool take_inbox(sdk_io *io, bool *fail)
         } else if (j->op == SDK_OP_CANCEL) {
             on_cancel(io, j);
         } else {
+            bool more = j->batch_more, big = sdk_buf_size(j->buf) > COALESCE_MAX_BYTES;
             on_submit(io, j, now);
+            if (!more && big && io->dealer)
+                flush(io, now);
         }
         j = next;
     }
@@ -858,6 +867,7 @@ int sdk_io_submit(sdk_io *io, sdk_job **jobs, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         jobs[i]->op = SDK_OP_SUBMIT;
+        jobs[i]->batch_more = i + 1 < n;
         jobs[i]->next = i + 1 < n ? jobs[i + 1] : NULL;
     }
     return sdk_inbox_push_chain(io->inbox, jobs[0], jobs[n - 1]);

@@ -53,6 +53,8 @@ struct sdk_job {
     p2c2r_upscale_desc desc; /* upscale: as asked, mode resolved, defaults filled in */
     uint32_t sleep_ms;       /* sleep: the time asked for */
     uint32_t flags;          /* P2C2R_TASK_* */
+    bool batch_more;         /* the next job in the inbox came from the same
+                                p2c2r_submit_batch(): send them together */
     uint64_t submitted_us;   /* when submit() ran */
     sdk_buf *buf;            /* the payload (one reference) */
     bool may_run_local;      /* an upscale, fallback on, not restricted to CUDA */
