@@ -184,6 +184,10 @@ int coordinator_run(coordinator *c)
         for (int i = 0; i < POLL_BATCH && (items[0].revents & ZMQ_POLLIN); i++)
             if (!on_peer(c))
                 break;
+        /* The answers those made leave now, not after the clients' messages and the
+         * dispatch below: in a stream of small tasks a result waited for up to a whole
+         * pass (noop bench, 4 KiB: p50 ratio 1.29-1.44 before, 1.20-1.30 after). */
+        coord_clients_flush(c->clients);
         for (int i = 0; i < POLL_BATCH && (items[1].revents & ZMQ_POLLIN); i++)
             if (!on_client(c))
                 break;
