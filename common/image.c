@@ -198,6 +198,12 @@ int p2c2r__image_from_raw(p2c2r_image *img, p2c2r_pixel_format format, uint32_t 
     rc = p2c2r__image_alloc(img, format, width, height);
     if (rc != P2C2R_OK)
         return rc;
+    p2c2r__image_unpack(img, data);
+    return P2C2R_OK;
+}
+
+void p2c2r__image_unpack(p2c2r_image *img, const void *data)
+{
     const uint8_t *src = data;
     for (uint32_t i = 0; i < img->nplanes; i++) {
         p2c2r_plane *p = &img->plane[i];
@@ -207,7 +213,6 @@ int p2c2r__image_from_raw(p2c2r_image *img, p2c2r_pixel_format format, uint32_t 
             src += row;
         }
     }
-    return P2C2R_OK;
 }
 
 int p2c2r__image_to_raw(const p2c2r_image *img, uint8_t **out, size_t *size)

@@ -72,6 +72,10 @@ void p2c2r__image_free(p2c2r_image *img);
 int p2c2r__image_from_raw(p2c2r_image *img, p2c2r_pixel_format format, uint32_t width,
                           uint32_t height, const void *data, size_t size);
 
+/* Copy a packed raw image (p2c2r__image_raw_size() bytes of img's format and size) into
+ * img's planes, row by row. */
+void p2c2r__image_unpack(p2c2r_image *img, const void *data);
+
 /* Pack an image into a new malloc'd buffer (caller frees with free()). */
 int p2c2r__image_to_raw(const p2c2r_image *img, uint8_t **out, size_t *size);
 

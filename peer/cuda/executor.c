@@ -197,12 +197,7 @@ static int decode(cuda_slot *s, const p2c2r_frame_request *req, p2c2r_image *img
         *detail = "raw payload size does not match its format and size";
         return P2C2R_E_BADINPUT;
     }
-    for (uint32_t i = 0; i < img->nplanes; i++) {
-        p2c2r_plane *p = &img->plane[i];
-        size_t row = (size_t)p->width * p->channels;
-        for (uint32_t y = 0; y < p->height; y++, packed += row)
-            memcpy(p->data + (size_t)y * p->stride, packed, row);
-    }
+    p2c2r__image_unpack(img, packed);
     return P2C2R_OK;
 }
 
