@@ -664,12 +664,6 @@ static void teardown(sdk_io *io)
     p2c2r__jpeg_destroy(&io->jpeg);
 }
 
-/* Tasks submitted one by one are sent together when they are this small or smaller: a
- * message costs more than their bytes. Bigger ones go on their own, as the copies dominate
- * and a batch of them only makes the coordinator and the peer hold more at once (noop
- * bench, 256 KiB: 0.81 of zmq_limit sent alone, 0.58 coalesced). */
-#define COALESCE_MAX_BYTES (64u * 1024u)
-
 /* Take everything from the inbox; returns false when asked to stop. *fail reports a
  * (test) request to fail. */
 static bool take_inbox(sdk_io *io, bool *fail)
@@ -689,17 +683,15 @@ static bool take_inbox(sdk_io *io, bool *fail)
         } else if (j->op == SDK_OP_CANCEL) {
             on_cancel(io, j);
         } else {
-            bool more = j->batch_more, big = sdk_buf_size(j->buf) > COALESCE_MAX_BYTES;
             on_submit(io, j, now);
-            if (!more && big && io->dealer)
-                flush(io, now);
         }
         j = next;
     }
-    /* Everything taken at once goes at once: jobs of one shape as one SUBMIT, whether one
-     * submit_batch() call or several submit calls made them while this thread was busy.
-     * Nothing waits for company: what is here goes now, so a lone task pays nothing for
-     * this and a stream of them costs the coordinator one message per wake-up. */
+    /* Everything taken at once goes at once: jobs of one shape as one SUBMIT, those of one
+     * submit_batch() call always, those of several submit calls made while this thread was
+     * busy up to P2C2R_MERGE_MAX_BYTES (sdk_outbox_fits()). Nothing waits for company:
+     * what is here goes now, so a lone task pays nothing for this and a stream of small
+     * ones costs the coordinator one message per wake-up. */
     if (io->dealer)
         flush(io, now);
     return !stop;

@@ -46,7 +46,14 @@ void sdk_outbox_destroy(sdk_outbox **box)
 
 bool sdk_outbox_fits(const sdk_outbox *box, const sdk_job *job)
 {
-    return box->n == 0 || (box->n < P2C2R_BATCH_MAX && sdk_job_same_shape(box->jobs[0], job));
+    if (box->n == 0)
+        return true;
+    if (box->n == P2C2R_BATCH_MAX || !sdk_job_same_shape(box->jobs[0], job))
+        return false;
+    /* The jobs of one submit call stay together; those of separate calls share a message
+     * only while it is small. */
+    return box->jobs[box->n - 1]->batch_more ||
+           box->batch.bytes + sdk_buf_size(job->buf) <= P2C2R_MERGE_MAX_BYTES;
 }
 
 /* job's payload as a message of its own over the job's buffer (no copy). */

@@ -35,7 +35,8 @@ sdk_outbox *sdk_outbox_new(void);
 void sdk_outbox_destroy(sdk_outbox **box);
 
 /* Whether job may join what the box holds: it is empty, or holds jobs of job's shape and
- * has room. */
+ * has room, and job comes from the same submit call as the last of them or adds few enough
+ * bytes (P2C2R_MERGE_MAX_BYTES). */
 bool sdk_outbox_fits(const sdk_outbox *box, const sdk_job *job);
 /* Add job's SUBMIT, with the time left to its deadline at now and sender as our id. The
  * job must fit. P2C2R_OK or P2C2R_E_NOMEM (then it is not added). */

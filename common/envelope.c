@@ -417,6 +417,7 @@ void p2c2r__batch_init(p2c2r_batch *batch, P2c2r__Wire__MsgType type)
 {
     p2c2r__envelope_init(&batch->env, type);
     batch->n = 0;
+    batch->bytes = 0;
 }
 
 void p2c2r__batch_add(p2c2r_batch *batch, uint64_t task_id, uint64_t deadline_us, int status,
@@ -456,8 +457,10 @@ void p2c2r__batch_add(p2c2r_batch *batch, uint64_t task_id, uint64_t deadline_us
     }
     batch->item_ptrs[i] = item;
     zmq_msg_init(&batch->payloads[i]);
-    if (payload)
+    if (payload) {
+        batch->bytes += zmq_msg_size(payload);
         zmq_msg_move(&batch->payloads[i], payload);
+    }
 }
 
 void p2c2r__batch_clear(p2c2r_batch *batch)
@@ -465,6 +468,7 @@ void p2c2r__batch_clear(p2c2r_batch *batch)
     for (size_t i = 0; i < batch->n; i++)
         zmq_msg_close(&batch->payloads[i]);
     batch->n = 0;
+    batch->bytes = 0;
 }
 
 int p2c2r__batch_send(p2c2r_batch *batch, void *sock, const void *route, size_t route_len,

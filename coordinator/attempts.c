@@ -131,11 +131,11 @@ static int start_attempt(coord_tasks *tasks, coord_task *task, coord_peer *peer,
     env->task_id = tasks->next_attempt + 1;
     env->deadline_us = task->qitem.deadline_us - now;
     const zmq_msg_t *payload = task->has_payload ? &task->payload : NULL;
-    int rc = coord_link_assign(tasks->link, peer, env, payload);
+    int rc = coord_link_assign(tasks->link, peer, env, payload, task->together);
     if (rc == COORD_LINK_FLUSH_FIRST) {
         if (flush_assigns(tasks) != P2C2R_OK)
             return COORD_LINK_FLUSH_FIRST; /* peer may be gone with it: the next pass */
-        rc = coord_link_assign(tasks->link, peer, env, payload);
+        rc = coord_link_assign(tasks->link, peer, env, payload, task->together);
     }
     if (rc != P2C2R_OK)
         return rc;

@@ -311,13 +311,16 @@ void coord_clients_hold(coord_clients *clients, coord_client *client, int64_t by
     clients->held_bytes += (uint64_t)bytes;
 }
 
-/* Put an answer in the outbox, sending what it holds first when that is another client's
- * or it is full. payload (may be NULL) is moved in. */
+/* Put an answer in the outbox, sending what it holds first when that is another client's,
+ * or it is full, or the answer's bytes would take it past P2C2R_MERGE_MAX_BYTES. payload
+ * (may be NULL) is moved in. */
 static int to_outbox(coord_clients *clients, coord_client *client, const p2c2r_envelope *env,
                      zmq_msg_t *payload)
 {
     p2c2r_batch *box = clients->outbox;
-    if (clients->outbox_client != client || box->n == P2C2R_BATCH_MAX) {
+    size_t size = payload ? zmq_msg_size(payload) : 0;
+    if (clients->outbox_client != client || box->n == P2C2R_BATCH_MAX ||
+        (box->n && box->bytes + size > P2C2R_MERGE_MAX_BYTES)) {
         coord_clients_flush(clients);
         if (client->away) {
             if (payload)

@@ -67,12 +67,14 @@ static bool on_client(coordinator *c)
     /* A SUBMIT sent again after a reconnect is recognised before the answers that waited
      * are delivered: delivered, its task would be gone and would run a second time. */
     if (event == COORD_CLIENT_SUBMIT && !msg.env->n_items) {
-        coord_tasks_admit(c->tasks, client, msg.env, msg.has_payload ? &msg.payload : NULL);
+        coord_tasks_admit(c->tasks, client, msg.env, msg.has_payload ? &msg.payload : NULL,
+                          COORD_LINK_ANY);
     } else if (event == COORD_CLIENT_SUBMIT) {
+        uint64_t group = coord_tasks_group(c->tasks);
         for (size_t i = 0; i < msg.env->n_items; i++) {
             p2c2r_envelope task;
             p2c2r__envelope_item_view(msg.env, i, &task);
-            coord_tasks_admit(c->tasks, client, &task, &msg.item_payloads[i]);
+            coord_tasks_admit(c->tasks, client, &task, &msg.item_payloads[i], group);
         }
     }
     if (came_back)

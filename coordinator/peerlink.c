@@ -17,6 +17,7 @@ struct coord_link {
     uint64_t peer_timeout_us;           /* a peer silent this long is lost */
     p2c2r_batch *outbox;                /* ASSIGNs for one peer that takes batches, not yet sent */
     coord_peer *outbox_peer;            /* that peer (NULL: empty) */
+    uint64_t outbox_together;           /* the group of all its ASSIGNs (COORD_LINK_ANY: none) */
     P2c2r__Wire__UpscaleParams upscale; /* the batch's shared parameters, copied */
     P2c2r__Wire__SleepParams sleep;
     P2c2r__Wire__TaskNeeds needs;
@@ -38,6 +39,7 @@ coord_link *coord_link_new(void *sock, coord_peers *peers, uint64_t instance,
         return NULL;
     }
     link->outbox->n = 0;
+    link->outbox->bytes = 0;
     return link;
 }
 
@@ -194,13 +196,25 @@ static bool same_shared(const p2c2r_envelope *a, const p2c2r_envelope *b)
                          a->needs->memory_bytes == b->needs->memory_bytes);
 }
 
+/* Whether a task of together with size bytes of payload may join the outbox's batch: the
+ * tasks of one SUBMIT batch stay together, and any tasks go together while small. */
+static bool joins(const coord_link *link, const coord_peer *peer, const p2c2r_envelope *env,
+                  uint64_t together, size_t size)
+{
+    const p2c2r_batch *box = link->outbox;
+    if (link->outbox_peer != peer || box->n == P2C2R_BATCH_MAX || !same_shared(&box->env, env))
+        return false;
+    return (together != COORD_LINK_ANY && together == link->outbox_together) ||
+           box->bytes + size <= P2C2R_MERGE_MAX_BYTES;
+}
+
 int coord_link_assign(coord_link *link, coord_peer *peer, p2c2r_envelope *env,
-                      const zmq_msg_t *payload)
+                      const zmq_msg_t *payload, uint64_t together)
 {
     env->instance = link->instance;
     p2c2r_batch *box = link->outbox;
-    if (peer->batches && link->outbox_peer &&
-        (link->outbox_peer != peer || box->n == P2C2R_BATCH_MAX || !same_shared(&box->env, env)))
+    size_t size = payload ? zmq_msg_size((zmq_msg_t *)payload) : 0;
+    if (peer->batches && link->outbox_peer && !joins(link, peer, env, together, size))
         return COORD_LINK_FLUSH_FIRST;
     zmq_msg_t copy;
     zmq_msg_init(&copy);
@@ -225,6 +239,9 @@ int coord_link_assign(coord_link *link, coord_peer *peer, p2c2r_envelope *env,
                 box->env.needs = &link->needs;
             }
             link->outbox_peer = peer;
+            link->outbox_together = together;
+        } else if (together != link->outbox_together) {
+            link->outbox_together = COORD_LINK_ANY; /* a mix: none stays together now */
         }
         p2c2r__batch_add(box, env->task_id, env->deadline_us, 0, NULL, env->frame, NULL, &copy);
         return P2C2R_OK;

@@ -46,15 +46,21 @@ void coord_link_destroy(coord_link **link);
 coord_link_event coord_link_recv(coord_link *link, p2c2r_envelope_msg *msg, coord_peer **peer,
                                  bool *reconnected);
 
+/* Which ASSIGNs share a message (coord_link_assign()'s together): any, up to
+ * P2C2R_MERGE_MAX_BYTES of payload; and those of one SUBMIT batch (a group of their own,
+ * from 1 on: the client sent them as one message), whatever their bytes. COORD_LINK_ANY:
+ * a task in no group. */
+#define COORD_LINK_ANY 0u
+
 /* Send an ASSIGN envelope (its instance is set here) and a reference to payload (NULL for
  * none; the caller keeps its own reference) to peer. P2C2R_E_UNKNOWNPEER when the peer is
  * unroutable (gone). To a peer that takes batches the ASSIGN goes to the outbox instead,
  * to leave with the others for that peer at coord_link_flush(); COORD_LINK_FLUSH_FIRST
- * when the outbox holds another peer's (or other parameters', or a full) batch: nothing
- * was done, flush and assign again. */
+ * when the outbox holds another peer's (or other parameters', another together's, or a
+ * full) batch: nothing was done, flush and assign again. */
 #define COORD_LINK_FLUSH_FIRST 1
 int coord_link_assign(coord_link *link, coord_peer *peer, p2c2r_envelope *env,
-                      const zmq_msg_t *payload);
+                      const zmq_msg_t *payload, uint64_t together);
 
 /* Send the outbox's batch. P2C2R_OK (also when empty), or the error, with *peer the peer
  * it was for and ids[0..*n) the attempt ids it held, none of which reached it. */

@@ -78,6 +78,8 @@ typedef struct coord_task {
     uint64_t cls;                   /* estimate class */
     uint64_t work_us;               /* estimated service time counted while running */
     uint64_t submitted_us;          /* arrival, coordinator clock */
+    uint64_t together;              /* its SUBMIT batch's group, whose ASSIGNs share a
+                                       message (COORD_LINK_ANY: none) */
     uint64_t assigned_us;           /* start of the current (or last) attempt */
     uint64_t attempt_id;            /* RUNNING: wire id of the current attempt */
     uint32_t attempts;              /* attempts started */
@@ -111,6 +113,7 @@ struct coord_tasks {
     coord_recheck *recheck;     /* which results are checked again, and the verdicts */
     uint64_t next_attempt;      /* last attempt id handed out */
     uint64_t next_seq;          /* arrival counter for the queue order */
+    uint64_t next_group;        /* last SUBMIT batch group handed out */
     coord_tasks_stats stats;    /* counters */
 };
 

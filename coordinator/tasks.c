@@ -337,8 +337,13 @@ void coord_task_cache_result(coord_tasks *tasks, coord_task *task, const P2c2r__
     coord_cache_put(tasks->cache, &key, frame, output);
 }
 
+uint64_t coord_tasks_group(coord_tasks *tasks)
+{
+    return ++tasks->next_group; /* never COORD_LINK_ANY: 2^64 batches take forever */
+}
+
 void coord_tasks_admit(coord_tasks *tasks, coord_client *client, const p2c2r_envelope *env,
-                       zmq_msg_t *payload)
+                       zmq_msg_t *payload, uint64_t together)
 {
     task_key key = {(uintptr_t)client, env->task_id};
     if (zhashx_lookup(tasks->by_key, &key)) {
@@ -388,6 +393,7 @@ void coord_tasks_admit(coord_tasks *tasks, coord_client *client, const p2c2r_env
     task->cls = coord_estimate_class(input.kind, env, input.size);
     describe_needs(task, env);
     task->submitted_us = now;
+    task->together = together;
     task->qitem.priority = env->priority < UINT32_MAX ? env->priority + 1 : UINT32_MAX;
     task->qitem.deadline_us = now + env->deadline_us; /* bounded by task_validate() */
     task->qitem.seq = ++tasks->next_seq;

@@ -75,9 +75,13 @@ void coord_tasks_destroy(coord_tasks **tasks);
  * a batch seen as one (p2c2r__envelope_item_view()). Checks it (p2c2r__task_validate()
  * and the coordinator's bounds); refusals are answered to the client here. Takes the
  * payload (may be NULL) when the task is admitted. A task whose result is in the cache is
- * answered from there at once. */
+ * answered from there at once. together: COORD_LINK_ANY, or a group from
+ * coord_tasks_group() that the tasks of one SUBMIT batch share: they go to a peer as one
+ * ASSIGN where they go to the same one, whatever their bytes. */
 void coord_tasks_admit(coord_tasks *tasks, coord_client *client, const p2c2r_envelope *env,
-                       zmq_msg_t *payload);
+                       zmq_msg_t *payload, uint64_t together);
+/* A new group for the tasks of one SUBMIT batch. */
+uint64_t coord_tasks_group(coord_tasks *tasks);
 
 /* client's CANCEL of its task task_id: a queued task leaves the queue, a running one is
  * given up (its peer is told, and its answer will be dropped); either ends with

@@ -8,7 +8,9 @@
  * 2. The real coordinator with a peer played by hand that says it takes batches: the 32
  *    tasks reach it as ASSIGN batches (fewer messages than tasks), and its one RESULT
  *    batch answers them all.
- * 3. The real coordinator and two real peers: one batch of real JPEG upscales and noop
+ * 3. What shares a message: tasks submitted one by one only while small, a batch's whatever
+ *    their size.
+ * 4. The real coordinator and two real peers: one batch of real JPEG upscales and noop
  *    tasks, each result right.
  */
 #include <stdbool.h>
@@ -260,6 +262,52 @@ static void sdk_side(void *ctx)
 
 /* ---- 2. the coordinator's side: ASSIGN batches to a peer played by hand --------------- */
 
+/* What reached a peer played by hand. */
+typedef struct assigned {
+    int tasks;            /* tasks assigned */
+    int messages;         /* ASSIGN messages */
+    int largest;          /* tasks in the largest */
+    size_t largest_bytes; /* payload bytes in the largest by bytes */
+} assigned;
+
+/* Answer each ASSIGN on peer with one RESULT batch echoing its payloads, until n tasks
+ * came or WAIT_MS passed; *a says what came. */
+static void serve(void *peer, int n, assigned *a)
+{
+    *a = (assigned){0};
+    static p2c2r_batch answer;
+    uint64_t until = p2c2r__now_us() + WAIT_MS * 1000ull;
+    while (a->tasks < n && p2c2r__now_us() < until) {
+        p2c2r_envelope_msg msg;
+        if (testwire_recv(peer, 100, &msg) != P2C2R_OK || !msg.env ||
+            msg.env->type != P2C2R__WIRE__MSG_TYPE__ASSIGN) {
+            p2c2r__envelope_msg_close(&msg);
+            continue;
+        }
+        size_t items = msg.env->n_items ? msg.env->n_items : 1, bytes = 0;
+        a->messages++;
+        a->largest = (int)items > a->largest ? (int)items : a->largest;
+        p2c2r__batch_init(&answer, P2C2R__WIRE__MSG_TYPE__RESULT);
+        answer.env.instance = msg.env->instance;
+        for (size_t i = 0; i < items; i++) {
+            p2c2r_envelope view;
+            if (msg.env->n_items)
+                p2c2r__envelope_item_view(msg.env, i, &view);
+            else
+                view = *msg.env;
+            zmq_msg_t out;
+            zmq_msg_init(&out);
+            zmq_msg_copy(&out, msg.env->n_items ? &msg.item_payloads[i] : &msg.payload);
+            bytes += zmq_msg_size(&out);
+            p2c2r__batch_add(&answer, view.task_id, 0, P2C2R_OK, NULL, NULL, NULL, &out);
+            a->tasks++;
+        }
+        a->largest_bytes = bytes > a->largest_bytes ? bytes : a->largest_bytes;
+        CHECK_RC(p2c2r__batch_send(&answer, peer, NULL, 0, 0), P2C2R_OK);
+        p2c2r__envelope_msg_close(&msg);
+    }
+}
+
 static void coordinator_side(void *ctx)
 {
     cluster cl = {0};
@@ -284,40 +332,12 @@ static void coordinator_side(void *ctx)
 
     /* Each ASSIGN is answered at once with one RESULT batch: a new peer is trusted with
      * more tasks at a time as it answers (health.h), so later ASSIGNs carry more. */
-    int assigned = 0, messages = 0, largest = 0;
-    static p2c2r_batch answer;
-    uint64_t until = p2c2r__now_us() + WAIT_MS * 1000ull;
-    while (assigned < N && p2c2r__now_us() < until) {
-        p2c2r_envelope_msg msg;
-        if (testwire_recv(peer, 100, &msg) != P2C2R_OK || !msg.env ||
-            msg.env->type != P2C2R__WIRE__MSG_TYPE__ASSIGN) {
-            p2c2r__envelope_msg_close(&msg);
-            continue;
-        }
-        size_t n = msg.env->n_items ? msg.env->n_items : 1;
-        messages++;
-        largest = (int)n > largest ? (int)n : largest;
-        p2c2r__batch_init(&answer, P2C2R__WIRE__MSG_TYPE__RESULT);
-        answer.env.instance = msg.env->instance;
-        for (size_t i = 0; i < n; i++) {
-            p2c2r_envelope view;
-            if (msg.env->n_items)
-                p2c2r__envelope_item_view(msg.env, i, &view);
-            else
-                view = *msg.env;
-            zmq_msg_t out;
-            zmq_msg_init(&out);
-            zmq_msg_copy(&out, msg.env->n_items ? &msg.item_payloads[i] : &msg.payload);
-            p2c2r__batch_add(&answer, view.task_id, 0, P2C2R_OK, NULL, NULL, NULL, &out);
-            assigned++;
-        }
-        CHECK_RC(p2c2r__batch_send(&answer, peer, NULL, 0, 0), P2C2R_OK);
-        p2c2r__envelope_msg_close(&msg);
-    }
-    printf("batch: %d tasks reached the peer in %d ASSIGN message(s), the largest of %d\n",
-           assigned, messages, largest);
-    CHECK(assigned == N);
-    CHECK(messages < N && largest > 1);
+    assigned a;
+    serve(peer, N, &a);
+    printf("batch: %d tasks reached the peer in %d ASSIGN message(s), the largest of %d\n", a.tasks,
+           a.messages, a.largest);
+    CHECK(a.tasks == N);
+    CHECK(a.messages < N && a.largest > 1);
     int count[N] = {0}, status[N] = {0};
     CHECK(client && take_results(client, ids[0], N, count, status, true) == N);
     for (int i = 0; i < N; i++)
@@ -328,7 +348,81 @@ static void coordinator_side(void *ctx)
     CHECK(cluster_stop(&cl) == 0);
 }
 
-/* ---- 3. real peers, real frames ------------------------------------------------------ */
+/* ---- 3. what shares a message --------------------------------------------------------- */
+
+#define BIG  4096 /* bytes of a task too big to share a message it was not sent in */
+#define MANY 24   /* tasks submitted one by one */
+
+/* Tasks submitted one by one share a message, from the SDK to the coordinator and from the
+ * coordinator to a peer, only while their payloads come to P2C2R_MERGE_MAX_BYTES or fewer;
+ * the tasks of one submit_batch() stay together whatever their size. */
+static void merge_bound(void *ctx)
+{
+    cluster cl = {0};
+    CHECK(cluster_start_coordinator(&cl, NULL) == 0);
+    void *peer = testwire_dealer(ctx, cl.peer_endpoint);
+    CHECK(peer && testwire_hello_batches(peer, 0xfeedull, 64) == P2C2R_OK);
+    p2c2r_client_config config = {.coordinator = cl.client_endpoint, .max_in_flight = 64};
+    p2c2r_client *client = p2c2r_client_new(&config, NULL);
+    CHECK(client != NULL);
+    if (!peer || !client)
+        goto done;
+    zmq_pollitem_t wait = {peer, 0, ZMQ_POLLIN, 0};
+    zmq_poll(&wait, 1, 1000);
+    static uint8_t big[MANY][BIG], small[2 * MANY][SIZE];
+    uint64_t ids[2 * MANY];
+    int count[2 * MANY], status[2 * MANY];
+    assigned a;
+
+    /* Big tasks one by one, back to back: merged, any two would pass the bound. */
+    for (uint32_t i = 0; i < MANY; i++) {
+        fill(big[i], BIG, i);
+        CHECK_RC(p2c2r_submit_noop(client, big[i], BIG, DEADLINE, &ids[i]), P2C2R_OK);
+    }
+    serve(peer, MANY, &a);
+    printf("merge: %d tasks of %d B submitted one by one reached the peer in %d ASSIGN(s), "
+           "the largest of %d\n",
+           a.tasks, BIG, a.messages, a.largest);
+    CHECK(a.tasks == MANY && a.largest == 1);
+    memset(count, 0, sizeof count);
+    CHECK(take_results(client, ids[0], MANY, count, status, false) == MANY);
+
+    /* Small ones may share, up to the bound. */
+    for (uint32_t i = 0; i < 2 * MANY; i++) {
+        fill(small[i], SIZE, i);
+        CHECK_RC(p2c2r_submit_noop(client, small[i], SIZE, DEADLINE, &ids[i]), P2C2R_OK);
+    }
+    serve(peer, 2 * MANY, &a);
+    printf("merge: %d tasks of %d B reached the peer in %d ASSIGN(s), the largest of %d (%zu "
+           "B)\n",
+           a.tasks, SIZE, a.messages, a.largest, a.largest_bytes);
+    CHECK(a.tasks == 2 * MANY && a.largest_bytes <= P2C2R_MERGE_MAX_BYTES);
+    memset(count, 0, sizeof count);
+    CHECK(take_results(client, ids[0], 2 * MANY, count, status, true) == 2 * MANY);
+
+    /* Big ones in one submit_batch(): together past the bound. */
+    p2c2r_task tasks[8];
+    for (uint32_t i = 0; i < 8; i++)
+        tasks[i] = (p2c2r_task){
+            .kind = P2C2R_TASK_NOOP, .deadline_ms = DEADLINE, .data = big[i], .size = BIG};
+    CHECK_RC(p2c2r_submit_batch(client, tasks, 8, ids), P2C2R_OK);
+    serve(peer, 8, &a);
+    printf("merge: a batch of 8 tasks of %d B reached the peer in %d ASSIGN(s), the largest of "
+           "%d (%zu B)\n",
+           BIG, a.messages, a.largest, a.largest_bytes);
+    CHECK(a.tasks == 8 && a.largest > 1 && a.largest_bytes > P2C2R_MERGE_MAX_BYTES);
+    memset(count, 0, sizeof count);
+    CHECK(take_results(client, ids[0], 8, count, status, false) == 8);
+    for (int i = 0; i < 8; i++)
+        CHECK(count[i] == 1 && status[i] == P2C2R_OK);
+done:
+    p2c2r_client_destroy(&client);
+    if (peer)
+        zmq_close(peer);
+    CHECK(cluster_stop(&cl) == 0);
+}
+
+/* ---- 4. real peers, real frames ------------------------------------------------------ */
 
 static void real_peers(void)
 {
@@ -416,6 +510,7 @@ int main(void)
     void *ctx = zmq_ctx_new();
     sdk_side(ctx);
     coordinator_side(ctx);
+    merge_bound(ctx);
     real_peers();
     zmq_ctx_term(ctx);
     return testutil_finish("batch");
