@@ -38,25 +38,14 @@ struct p2c2r_jpeg {
     tjhandle dec; /* TurboJPEG decompressor; likewise */
 };
 
-/* Plane layout of a format: number of planes, channels per sample, and the chroma
- * subsampling shifts. 4:2:0 chroma of an odd side rounds up, as JPEG (and tjPlaneWidth)
- * does. */
-typedef struct image_layout {
-    uint32_t nplanes;  /* 1 or 3 */
-    uint32_t channels; /* samples per pixel in plane 0 */
-    uint32_t shift_x;  /* chroma width = ceil(width >> shift_x) */
-    uint32_t shift_y;  /* chroma height = ceil(height >> shift_y) */
-    int tjsamp;        /* matching TJSAMP_* */
-} image_layout;
-
-static const image_layout image_layouts[] = {
-    [P2C2R_PIX_GRAY8] = {1, 1, 0, 0, TJSAMP_GRAY},  [P2C2R_PIX_RGB24] = {1, 3, 0, 0, TJSAMP_420},
-    [P2C2R_PIX_YUV420P] = {3, 1, 1, 1, TJSAMP_420}, [P2C2R_PIX_YUV422P] = {3, 1, 1, 0, TJSAMP_422},
-    [P2C2R_PIX_YUV444P] = {3, 1, 0, 0, TJSAMP_444},
+/* 4:2:0 chroma of an odd side rounds up, as JPEG (and tjPlaneWidth) does. */
+static const p2c2r_layout image_layouts[] = {
+    [P2C2R_PIX_GRAY8] = {1, 1, 0, 0},   [P2C2R_PIX_RGB24] = {1, 3, 0, 0},
+    [P2C2R_PIX_YUV420P] = {3, 1, 1, 1}, [P2C2R_PIX_YUV422P] = {3, 1, 1, 0},
+    [P2C2R_PIX_YUV444P] = {3, 1, 0, 0},
 };
 
-/* The layout of a format, or NULL for one this module does not know. */
-static const image_layout *image_layout_of(p2c2r_pixel_format format)
+const p2c2r_layout *p2c2r__image_layout(p2c2r_pixel_format format)
 {
     size_t i = (size_t)format;
     if (i >= sizeof image_layouts / sizeof image_layouts[0] || image_layouts[i].nplanes == 0)
@@ -64,7 +53,17 @@ static const image_layout *image_layout_of(p2c2r_pixel_format format)
     return &image_layouts[i];
 }
 
-static void image_plane_size(const image_layout *l, uint32_t i, uint32_t width, uint32_t height,
+/* The TJSAMP_* TurboJPEG encodes a layout with (RGB24 as 4:2:0). */
+static int image_tjsamp(const p2c2r_layout *l)
+{
+    if (l->channels == 3)
+        return TJSAMP_420;
+    if (l->nplanes == 1)
+        return TJSAMP_GRAY;
+    return l->shift_y ? TJSAMP_420 : l->shift_x ? TJSAMP_422 : TJSAMP_444;
+}
+
+static void image_plane_size(const p2c2r_layout *l, uint32_t i, uint32_t width, uint32_t height,
                              uint32_t *pw, uint32_t *ph)
 {
     uint32_t sx = i ? l->shift_x : 0;
@@ -76,7 +75,7 @@ static void image_plane_size(const image_layout *l, uint32_t i, uint32_t width, 
 /* Memory size of plane 0: TurboJPEG's planar calls see subsampled luma rounded up to whole
  * chroma samples (tjPlaneWidth/Height(0, ...)); the decoder writes that spare column and
  * row, the encoder reads them. */
-static void image_luma_mem(const image_layout *l, uint32_t width, uint32_t height, uint32_t *mem_w,
+static void image_luma_mem(const p2c2r_layout *l, uint32_t width, uint32_t height, uint32_t *mem_w,
                            uint32_t *mem_h)
 {
     *mem_w = width;
@@ -89,7 +88,7 @@ static void image_luma_mem(const image_layout *l, uint32_t width, uint32_t heigh
 
 int p2c2r__image_check(p2c2r_pixel_format format, uint32_t width, uint32_t height)
 {
-    if (!image_layout_of(format))
+    if (!p2c2r__image_layout(format))
         return P2C2R_E_UNSUPPORTED;
     if (width == 0 || height == 0)
         return P2C2R_E_BADINPUT;
@@ -103,7 +102,7 @@ size_t p2c2r__image_raw_size(p2c2r_pixel_format format, uint32_t width, uint32_t
 {
     if (p2c2r__image_check(format, width, height) != P2C2R_OK)
         return 0;
-    const image_layout *l = image_layout_of(format);
+    const p2c2r_layout *l = p2c2r__image_layout(format);
     /* Within the limits this is at most 3 * 128 Mi, so size_t holds it even on 32 bits. */
     size_t total = 0;
     for (uint32_t i = 0; i < l->nplanes; i++) {
@@ -118,7 +117,7 @@ size_t p2c2r__image_raw_size(p2c2r_pixel_format format, uint32_t width, uint32_t
 static size_t image_lay_out(p2c2r_image *img, p2c2r_pixel_format format, uint32_t width,
                             uint32_t height, uint8_t *buffer)
 {
-    const image_layout *l = image_layout_of(format);
+    const p2c2r_layout *l = p2c2r__image_layout(format);
     size_t total = 0;
     for (uint32_t i = 0; i < l->nplanes; i++) {
         p2c2r_plane *p = &img->plane[i];
@@ -382,7 +381,7 @@ fail:
  * repeating the edge, as libjpeg itself pads a picture to whole blocks: whatever the
  * resampler left there would otherwise leak into the edge blocks as ringing. Only memory
  * outside the visible image is written, hence allowed on a const image. */
-static void image_pad_luma(const p2c2r_plane *y, const image_layout *l)
+static void image_pad_luma(const p2c2r_plane *y, const p2c2r_layout *l)
 {
     uint32_t mem_w, mem_h;
     image_luma_mem(l, y->width, y->height, &mem_w, &mem_h);
@@ -403,10 +402,11 @@ int p2c2r__jpeg_encode(p2c2r_jpeg *jpeg, const p2c2r_image *img, int quality, ui
     *size = 0;
     if (quality < 1 || quality > 100)
         return P2C2R_E_INVAL;
-    const image_layout *l = image_layout_of(img->format);
+    const p2c2r_layout *l = p2c2r__image_layout(img->format);
     if (!l)
         return P2C2R_E_UNSUPPORTED;
     assert(img->nplanes == l->nplanes);
+    int tjsamp = image_tjsamp(l);
     if (jpeg_ready(&jpeg->enc, 1) != P2C2R_OK)
         return P2C2R_E_NOMEM;
 
@@ -418,19 +418,19 @@ int p2c2r__jpeg_encode(p2c2r_jpeg *jpeg, const p2c2r_image *img, int quality, ui
         int strides[3];
         for (int i = 0; i < 3; i++) {
             assert(i == 0 ||
-                   img->plane[i].width == (uint32_t)tjPlaneWidth(i, (int)img->width, l->tjsamp));
+                   img->plane[i].width == (uint32_t)tjPlaneWidth(i, (int)img->width, tjsamp));
             assert(i == 0 ||
-                   img->plane[i].height == (uint32_t)tjPlaneHeight(i, (int)img->height, l->tjsamp));
+                   img->plane[i].height == (uint32_t)tjPlaneHeight(i, (int)img->height, tjsamp));
             planes[i] = img->plane[i].data;
             strides[i] = (int)img->plane[i].stride;
         }
         image_pad_luma(&img->plane[0], l);
         tj = tjCompressFromYUVPlanes(jpeg->enc, planes, (int)img->width, strides, (int)img->height,
-                                     l->tjsamp, &buf, &len, quality, JPEG_ENCODE_FLAGS);
+                                     tjsamp, &buf, &len, quality, JPEG_ENCODE_FLAGS);
     } else {
         int pf = img->format == P2C2R_PIX_GRAY8 ? TJPF_GRAY : TJPF_RGB;
         tj = tjCompress2(jpeg->enc, img->plane[0].data, (int)img->width, (int)img->plane[0].stride,
-                         (int)img->height, pf, &buf, &len, l->tjsamp, quality, JPEG_ENCODE_FLAGS);
+                         (int)img->height, pf, &buf, &len, tjsamp, quality, JPEG_ENCODE_FLAGS);
     }
     if (tj != 0)
         goto fail;

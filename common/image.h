@@ -39,6 +39,17 @@ typedef struct p2c2r_image {
     uint8_t *buffer;           /* owns all plane data; NULL when empty */
 } p2c2r_image;
 
+/* How a pixel format lays out its planes. */
+typedef struct p2c2r_layout {
+    uint32_t nplanes;  /* 1 or 3 */
+    uint32_t channels; /* samples per pixel in plane 0: 1, or 3 for RGB24 */
+    uint32_t shift_x;  /* chroma subsampling across, log2: chroma width = ceil(width >> it) */
+    uint32_t shift_y;  /* and down */
+} p2c2r_layout;
+
+/* The layout of format, or NULL for a format this build does not know. */
+const p2c2r_layout *p2c2r__image_layout(p2c2r_pixel_format format);
+
 /* Check that (format, width, height) is a supported, in-limits image.
  * P2C2R_E_UNSUPPORTED for an unknown format, P2C2R_E_TOOBIG past the limits,
  * P2C2R_E_BADINPUT for a zero size. */

@@ -37,39 +37,22 @@ static void jb_output_message(j_common_ptr cinfo)
     (void)cinfo; /* warnings while compressing are not worth a line on stderr */
 }
 
-/* Sampling of a format: log2 chroma subsampling, planes. */
-static int jb_layout(p2c2r_pixel_format format, int *sx, int *sy, int *nplanes)
+/* The layout of a format the band encoder takes (planar: YUV or greyscale), else NULL. */
+static const p2c2r_layout *jb_layout(p2c2r_pixel_format format)
 {
-    switch (format) {
-    case P2C2R_PIX_YUV420P:
-        *sx = 1, *sy = 1, *nplanes = 3;
-        return 1;
-    case P2C2R_PIX_YUV422P:
-        *sx = 1, *sy = 0, *nplanes = 3;
-        return 1;
-    case P2C2R_PIX_YUV444P:
-        *sx = 0, *sy = 0, *nplanes = 3;
-        return 1;
-    case P2C2R_PIX_GRAY8:
-        *sx = 0, *sy = 0, *nplanes = 1;
-        return 1;
-    default:
-        return 0;
-    }
+    const p2c2r_layout *l = p2c2r__image_layout(format);
+    return l && l->channels == 1 ? l : NULL;
 }
 
 int p2c2r__jpegband_supports(p2c2r_pixel_format format)
 {
-    int sx, sy, n;
-    return jb_layout(format, &sx, &sy, &n);
+    return jb_layout(format) != NULL;
 }
 
 uint32_t p2c2r__jpegband_rows(p2c2r_pixel_format format)
 {
-    int sx, sy, n;
-    if (!jb_layout(format, &sx, &sy, &n))
-        return 8;
-    return 8u << sy;
+    const p2c2r_layout *l = jb_layout(format);
+    return l ? 8u << l->shift_y : 8;
 }
 
 /* One band's job and result. */
@@ -101,8 +84,8 @@ static void jb_pad_right(const p2c2r_plane *p, uint32_t r0, uint32_t r1, uint32_
 /* The body of jb_encode_band(): may leave through libjpeg's longjmp at any call. */
 static void jb_compress(j_compress_ptr cinfo, const p2c2r_image *img, int quality, jb_band *b)
 {
-    int sx = 0, sy = 0, nplanes = 1;
-    jb_layout(img->format, &sx, &sy, &nplanes);
+    const p2c2r_layout *l = jb_layout(img->format); /* checked by the caller */
+    int sx = (int)l->shift_x, sy = (int)l->shift_y, nplanes = (int)l->nplanes;
     jpeg_mem_dest(cinfo, &b->buf, &b->len);
     cinfo->image_width = img->width;
     cinfo->image_height = b->y1 - b->y0;

@@ -320,7 +320,7 @@ static int to_outbox(coord_clients *clients, coord_client *client, const p2c2r_e
     p2c2r_batch *box = clients->outbox;
     size_t size = payload ? zmq_msg_size(payload) : 0;
     if (clients->outbox_client != client || box->n == P2C2R_BATCH_MAX ||
-        (box->n && box->bytes + size > P2C2R_MERGE_MAX_BYTES)) {
+        box->bytes + size > P2C2R_MERGE_MAX_BYTES) {
         coord_clients_flush(clients);
         if (client->away) {
             if (payload)

@@ -56,8 +56,9 @@ coord_link_event coord_link_recv(coord_link *link, p2c2r_envelope_msg *msg, coor
  * none; the caller keeps its own reference) to peer. P2C2R_E_UNKNOWNPEER when the peer is
  * unroutable (gone). To a peer that takes batches the ASSIGN goes to the outbox instead,
  * to leave with the others for that peer at coord_link_flush(); COORD_LINK_FLUSH_FIRST
- * when the outbox holds another peer's (or other parameters', another together's, or a
- * full) batch: nothing was done, flush and assign again. */
+ * when the outbox holds a batch this ASSIGN may not join (another peer's, other
+ * parameters', a full one, or one it would take past the bound outside its group):
+ * nothing was done, flush and assign again. */
 #define COORD_LINK_FLUSH_FIRST 1
 int coord_link_assign(coord_link *link, coord_peer *peer, p2c2r_envelope *env,
                       const zmq_msg_t *payload, uint64_t together);

@@ -13,20 +13,11 @@
 
 #include "common/upscale/plan.h"
 
-/* Plane layout of each pixel format: the same rules as common/image.c (chroma of an odd
- * side rounds up), repeated here because the plan needs them before any image exists. */
-typedef struct plan_layout {
-    const char *name;  /* short name for plan names */
-    uint32_t nplanes;  /* 1 or 3 */
-    uint32_t channels; /* samples per pixel in plane 0 */
-    uint32_t shift_x;  /* chroma subsampling, log2, across */
-    uint32_t shift_y;  /* and down */
-} plan_layout;
-
-static const plan_layout plan_layouts[] = {
-    [P2C2R_PIX_GRAY8] = {"gray8", 1, 1, 0, 0},     [P2C2R_PIX_RGB24] = {"rgb24", 1, 3, 0, 0},
-    [P2C2R_PIX_YUV420P] = {"yuv420p", 3, 1, 1, 1}, [P2C2R_PIX_YUV422P] = {"yuv422p", 3, 1, 1, 0},
-    [P2C2R_PIX_YUV444P] = {"yuv444p", 3, 1, 0, 0},
+/* Short names of the pixel formats, for plan names. */
+static const char *const format_names[] = {
+    [P2C2R_PIX_GRAY8] = "gray8",     [P2C2R_PIX_RGB24] = "rgb24",
+    [P2C2R_PIX_YUV420P] = "yuv420p", [P2C2R_PIX_YUV422P] = "yuv422p",
+    [P2C2R_PIX_YUV444P] = "yuv444p",
 };
 
 static const char *const mode_names[] = {
@@ -52,11 +43,11 @@ void p2c2r__upscale_plan_key(p2c2r_pixel_format format, uint32_t width, uint32_t
                              uint32_t scale, p2c2r_mode mode, char name[P2C2R_UPSCALE_NAME_MAX])
 {
     name[0] = '\0';
-    if ((unsigned)format >= sizeof plan_layouts / sizeof plan_layouts[0] ||
-        !plan_layouts[format].name || mode < P2C2R_MODE_FAST || mode > P2C2R_MODE_QUALITY)
+    if ((unsigned)format >= sizeof format_names / sizeof format_names[0] || !format_names[format] ||
+        mode < P2C2R_MODE_FAST || mode > P2C2R_MODE_QUALITY)
         return;
     snprintf(name, P2C2R_UPSCALE_NAME_MAX, "%s %s %ux%u x%u", mode_names[mode],
-             plan_layouts[format].name, width, height, scale);
+             format_names[format], width, height, scale);
 }
 
 const char *p2c2r__upscale_simd_name(p2c2r_simd simd)
@@ -178,7 +169,7 @@ int p2c2r__upscale_plan_new(p2c2r_pixel_format format, uint32_t width, uint32_t 
     const p2c2r_upscale_plan *owned = p;
     if (!p)
         return P2C2R_E_NOMEM;
-    const plan_layout *l = &plan_layouts[format];
+    const p2c2r_layout *l = p2c2r__image_layout(format); /* known: image_check passed */
     rc = upscale_filter_init(&p->filter, mode == P2C2R_MODE_QUALITY ? P2C2R_MODE_LANCZOS : mode,
                              scale);
     if (rc != P2C2R_OK)

@@ -7,6 +7,8 @@
 
 #include "jpeg_encode.h"
 
+#include "common/image.h"
+
 /* Annex K.1: the luma and chroma tables libjpeg scales (natural order). */
 static const uint16_t std_quant[2][64] = {
     {16, 11, 10, 16, 24,  40,  51,  61,  12, 12, 14, 19, 26,  58,  60,  55,
@@ -174,25 +176,17 @@ static uint32_t write_headers(const gj_geometry *g, uint8_t *hdr)
     return (uint32_t)(p - hdr);
 }
 
-/* Sampling factors of a format; 0 for one the encoder does not take. */
+/* Components and luma sampling factors of a format; 0 for one the encoder does not take
+ * (the planar ones only: YUV and greyscale). */
 static int sampling(p2c2r_pixel_format format, uint32_t *ncomp, uint32_t *h, uint32_t *v)
 {
-    switch (format) {
-    case P2C2R_PIX_YUV420P:
-        *ncomp = 3, *h = 2, *v = 2;
-        return 1;
-    case P2C2R_PIX_YUV422P:
-        *ncomp = 3, *h = 2, *v = 1;
-        return 1;
-    case P2C2R_PIX_YUV444P:
-        *ncomp = 3, *h = 1, *v = 1;
-        return 1;
-    case P2C2R_PIX_GRAY8:
-        *ncomp = 1, *h = 1, *v = 1;
-        return 1;
-    default:
+    const p2c2r_layout *l = p2c2r__image_layout(format);
+    if (!l || l->channels != 1)
         return 0;
-    }
+    *ncomp = l->nplanes;
+    *h = 1u << l->shift_x;
+    *v = 1u << l->shift_y;
+    return 1;
 }
 
 int gj_geometry_init(gj_geometry *g, p2c2r_pixel_format format, uint32_t width, uint32_t height,
