@@ -45,7 +45,12 @@ static int dev_planes_new(dev_planes *d, const twin_planes *t)
     d->p = t->p;
     for (uint32_t i = 0; i < t->p.nplanes; i++)
         d->p.data[i] = d->buf + (t->p.data[i] - t->buf);
-    return cudaMemcpy(d->buf, t->buf, d->size, cudaMemcpyHostToDevice) == cudaSuccess ? 0 : -1;
+    /* From pageable memory cudaMemcpy may return before its DMA has landed, and the kernel
+     * runs on a non-blocking stream, which does not wait for the legacy stream's copy:
+     * without the synchronisation the poison of the output could land after the kernel. */
+    if (cudaMemcpy(d->buf, t->buf, d->size, cudaMemcpyHostToDevice) != cudaSuccess)
+        return -1;
+    return cudaDeviceSynchronize() == cudaSuccess ? 0 : -1;
 }
 
 /* Run one case through peer_cuda_upscale(), plan from the tables; 0 when it matched. */

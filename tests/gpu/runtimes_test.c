@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cluster.h"
@@ -59,6 +60,11 @@ int main(void)
     char dir[] = "/tmp/p2c2r-runtimes-XXXXXX";
     CHECK(testutil_temp_file(coord_log) == 0);
     CHECK(mkdtemp(dir) != NULL);
+    for (int i = 0; i < 2; i++) { /* the CLI makes the output folder, not its parents */
+        char sub[sizeof dir + 8];
+        snprintf(sub, sizeof sub, "%s/%s", dir, i ? "cpu" : "cuda");
+        CHECK(mkdir(sub, 0700) == 0);
+    }
     setenv("P2C2R_CUDA_JPEG", "off", 1); /* the peers inherit it */
     cluster cl = {.coordinator_log = coord_log};
     const char *const coord_args[] = {"--recheck-rate", "0", NULL};
