@@ -133,6 +133,35 @@ const char *testutil_wallpaper(const char *size, int index)
     return path;
 }
 
+int testutil_middle_420(const char *path, uint32_t w, uint32_t h, p2c2r_jpeg *jpeg,
+                        p2c2r_image *orig)
+{
+    size_t size;
+    uint8_t *data = testutil_read_file(path, &size);
+    p2c2r_image full = {0};
+    int rc = data ? p2c2r__jpeg_decode(jpeg, data, size, &full) : P2C2R_E_IO;
+    free(data);
+    if (rc != P2C2R_OK || full.nplanes != 3 || full.width < w || full.height < h) {
+        p2c2r__image_free(&full);
+        return -1;
+    }
+    rc = p2c2r__image_alloc(orig, P2C2R_PIX_YUV420P, w, h);
+    uint32_t x0 = (full.width - w) / 2 & ~1u, y0 = (full.height - h) / 2 & ~1u;
+    uint32_t sx = full.plane[1].width < full.width, sy = full.plane[1].height < full.height;
+    for (uint32_t i = 0; rc == P2C2R_OK && i < 3; i++) {
+        p2c2r_plane *d = &orig->plane[i];
+        for (uint32_t y = 0; y < d->height; y++)
+            for (uint32_t x = 0; x < d->width; x++) {
+                uint32_t lx = x0 + (i ? 2 * x : x), ly = y0 + (i ? 2 * y : y);
+                const p2c2r_plane *s = &full.plane[i];
+                uint32_t px = i ? lx >> sx : lx, py = i ? ly >> sy : ly;
+                d->data[(size_t)y * d->stride + x] = s->data[(size_t)py * s->stride + px];
+            }
+    }
+    p2c2r__image_free(&full);
+    return rc == P2C2R_OK ? 0 : -1;
+}
+
 int testutil_count_lines(const char *path, const char *needle)
 {
     FILE *f = fopen(path, "r");

@@ -58,6 +58,12 @@ void testutil_bilinear_reference(const p2c2r_plane *src, p2c2r_plane *dst);
  * Returns a static buffer, or NULL (after printing why) when there is none. */
 const char *testutil_wallpaper(const char *size, int index);
 
+/* A w x h 4:2:0 image from the middle of the JPEG picture at path (a wallpaper's
+ * "1920x1080.jpg" holds a 2560x1600 picture): luma copied, chroma point sampled. 0, or -1
+ * when it cannot be read, is not YCbCr or is smaller than w x h. */
+int testutil_middle_420(const char *path, uint32_t w, uint32_t h, p2c2r_jpeg *jpeg,
+                        p2c2r_image *orig);
+
 /* Make an empty file from a mkstemp() template ("/tmp/p2c2r-log-XXXXXX", changed in
  * place), for a log to be read afterwards. Returns 0, or -1 after printing why. */
 int testutil_temp_file(char *tmpl);

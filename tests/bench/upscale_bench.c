@@ -106,37 +106,6 @@ static uint64_t median(uint64_t *v, int n)
     return v[n / 2];
 }
 
-/* A 4:2:0 original of w x h from the middle of a wallpaper: luma copied, chroma point
- * sampled (only luma is measured). */
-static int load_original(const char *path, uint32_t w, uint32_t h, p2c2r_jpeg *jpeg,
-                         p2c2r_image *orig)
-{
-    size_t size;
-    uint8_t *data = testutil_read_file(path, &size);
-    p2c2r_image full = {0};
-    int rc = data ? p2c2r__jpeg_decode(jpeg, data, size, &full) : P2C2R_E_IO;
-    free(data);
-    if (rc != P2C2R_OK || full.nplanes != 3 || full.width < w || full.height < h) {
-        p2c2r__image_free(&full);
-        return -1;
-    }
-    rc = p2c2r__image_alloc(orig, P2C2R_PIX_YUV420P, w, h);
-    uint32_t x0 = (full.width - w) / 2 & ~1u, y0 = (full.height - h) / 2 & ~1u;
-    uint32_t sx = full.plane[1].width < full.width, sy = full.plane[1].height < full.height;
-    for (uint32_t i = 0; rc == P2C2R_OK && i < 3; i++) {
-        p2c2r_plane *d = &orig->plane[i];
-        for (uint32_t y = 0; y < d->height; y++)
-            for (uint32_t x = 0; x < d->width; x++) {
-                uint32_t lx = x0 + (i ? 2 * x : x), ly = y0 + (i ? 2 * y : y);
-                const p2c2r_plane *s = &full.plane[i];
-                uint32_t px = i ? lx >> sx : lx, py = i ? ly >> sy : ly;
-                d->data[(size_t)y * d->stride + x] = s->data[(size_t)py * s->stride + px];
-            }
-    }
-    p2c2r__image_free(&full);
-    return rc == P2C2R_OK ? 0 : -1;
-}
-
 /* Shrink every plane 2x by averaging 2x2 blocks (the last row/column repeats at odd
  * edges). */
 static int shrink(const p2c2r_image *o, p2c2r_image *s)
@@ -183,8 +152,8 @@ static void kernels(const bench_size *bs, p2c2r_jpeg *jpeg, figures fig[NMODES])
 {
     for (int f = 0; bs->files[f]; f++) {
         p2c2r_image orig = {0}, src = {0}, ours = {0}, theirs = {0};
-        if (load_original(bs->files[f], bs->w, bs->h, jpeg, &orig) != 0 || shrink(&orig, &src) ||
-            p2c2r__image_alloc(&ours, P2C2R_PIX_YUV420P, bs->w, bs->h) ||
+        if (testutil_middle_420(bs->files[f], bs->w, bs->h, jpeg, &orig) != 0 ||
+            shrink(&orig, &src) || p2c2r__image_alloc(&ours, P2C2R_PIX_YUV420P, bs->w, bs->h) ||
             p2c2r__image_alloc(&theirs, P2C2R_PIX_YUV420P, bs->w, bs->h)) {
             fprintf(stderr, "skipping %s\n", bs->files[f]);
             goto next;
@@ -370,7 +339,7 @@ int main(void)
         p2c2r_image orig = {0}, src = {0};
         uint8_t *in = NULL;
         size_t in_size = 0;
-        if (load_original(sizes[s].files[0], sizes[s].w, sizes[s].h, jpeg, &orig) != 0 ||
+        if (testutil_middle_420(sizes[s].files[0], sizes[s].w, sizes[s].h, jpeg, &orig) != 0 ||
             shrink(&orig, &src) != 0 || p2c2r__jpeg_encode(jpeg, &src, 85, &in, &in_size)) {
             p2c2r__image_free(&orig);
             p2c2r__image_free(&src);

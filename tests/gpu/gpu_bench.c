@@ -1,14 +1,18 @@
 /* gpu_bench: a GPU peer end to end, as a game would use it. A coordinator and one peer
- * with --runtime cuda on loopback; one client sends 1080p JPEG photographs (q85 out,
- * lanczos, 2x: 4K out, every task marked NO_CACHE so the peer runs each):
+ * with --runtime cuda on loopback; one client sends 1920x1080 4:2:0 JPEG q90 frames (the
+ * middle of four photographs; q85 out, lanczos, 2x: 3840x2160 out, every task marked
+ * NO_CACHE so the peer runs each):
  *   1. paced at 60 frames/s for P2C2R_GPU_BENCH_SECONDS (default 30) with a 100 ms
  *      deadline: how many came back, p50/p99 of submit to result;
  *   2. the peak: the same frames as fast as a window of 64 lets them go, frames/s with the
  *      host's cores on JPEG decoding and encoding;
+ *   3. paced again, now that the peak has used every slot of the peer: 1. shows what a
+ *      game meets from a peer that has just started, 3. from one that has run a while;
  * then where a frame's time went on the peer: decode, copy in, kernel, copy out, encode
  * (means from the peer's /metrics, whose stages are Timing's) and the tables' first use.
  * Without a CUDA device it says why and exits 77. Suite bench.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +26,7 @@
 
 #define FPS    60
 #define INPUTS 4
+#define FIRST  16 /* the first frames, whose latency is printed: a peer's warm-up */
 
 static int cmp_u64(const void *a, const void *b)
 {
@@ -49,6 +54,73 @@ static double stage_mean(const char *metrics, const char *stage)
     return v;
 }
 
+/* One client at FPS frames/s for seconds, each frame's deadline 100 ms: how many came back
+ * in time, p50/p99, when the late ones were sent, the first frames' latency. Returns
+ * whether every frame ended. */
+static bool paced(p2c2r_client *c, p2c2r_upscale_desc *d, uint8_t *const *jpeg, const size_t *size,
+                  int seconds, const char *label)
+{
+    int frames = FPS * seconds, ok = 0, ended = 0, submitted = 0;
+    d->deadline_ms = 100;
+    uint64_t *lat = calloc((size_t)frames, sizeof *lat);
+    uint64_t *ids = calloc((size_t)frames, sizeof *ids);
+    int late_by_second[64] = {0}; /* frames not back in time, by the second they were sent */
+    int late_status = P2C2R_OK;
+    double first_ms[FIRST] = {0}; /* the first frames' latency (-1: not in time) */
+    uint64_t t0 = p2c2r__now_us();
+    while (ended < frames && lat && ids) {
+        uint64_t now = p2c2r__now_us();
+        uint64_t due = t0 + (uint64_t)submitted * 1000000u / FPS;
+        if (submitted < frames && now >= due) {
+            uint64_t id;
+            int i = submitted % INPUTS;
+            if (p2c2r_submit_upscale(c, d, jpeg[i], size[i], &id) == P2C2R_OK)
+                ids[submitted++] = id;
+            else
+                frames--; /* refused at once (window full): counted as lost below */
+            continue;
+        }
+        int wait = submitted < frames ? (int)((due > now ? due - now : 0) / 1000) : 1000;
+        p2c2r_result *r;
+        if (p2c2r_poll(c, wait, &r) == P2C2R_OK) {
+            p2c2r_timings t;
+            p2c2r_result_timings(r, &t);
+            int status = p2c2r_result_status(r), j = 0;
+            while (j < submitted && ids[j] != p2c2r_result_task_id(r))
+                j++;
+            if (j < FIRST)
+                first_ms[j] = status == P2C2R_OK ? t.total_us / 1000.0 : -1;
+            if (status == P2C2R_OK) {
+                lat[ok++] = t.total_us;
+            } else {
+                late_by_second[j / FPS < 63 ? j / FPS : 63]++;
+                late_status = status;
+            }
+            ended++;
+            p2c2r_result_free(&r);
+        }
+    }
+    qsort(lat, (size_t)ok, sizeof *lat, cmp_u64);
+    printf("paced %d fps for %d s (%s): %d of %d frames back in time, p50 %.1f ms, p99 %.1f ms\n",
+           FPS, seconds, label, ok, FPS * seconds, ok ? lat[ok / 2] / 1000.0 : 0,
+           ok ? lat[(size_t)ok * 99 / 100] / 1000.0 : 0);
+    if (ok < frames) {
+        printf("  not back in time (last error %s), by the second they were sent in:",
+               p2c2r_strerror(late_status));
+        for (int i = 0; i < 64; i++)
+            if (late_by_second[i])
+                printf(" %ds:%d", i, late_by_second[i]);
+        printf("\n");
+    }
+    printf("  the first %d frames, ms:", FIRST);
+    for (int i = 0; i < FIRST; i++)
+        printf(" %.1f", first_ms[i]);
+    printf("\n");
+    free(lat);
+    free(ids);
+    return ended == frames;
+}
+
 int main(void)
 {
     peer_device dev[4];
@@ -63,12 +135,20 @@ int main(void)
         seconds = 1;
     uint8_t *jpeg[INPUTS];
     size_t size[INPUTS];
+    /* The middle 1920x1080 of four photographs, as 4:2:0 JPEG q90: what a game sends. */
+    p2c2r_jpeg *codec = p2c2r__jpeg_new();
     for (int i = 0; i < INPUTS; i++) {
         const char *path = testutil_wallpaper("1920x1080", i);
-        jpeg[i] = path ? testutil_read_file(path, &size[i]) : NULL;
-        if (!jpeg[i])
+        p2c2r_image frame = {0};
+        jpeg[i] = NULL;
+        if (!codec || !path || testutil_middle_420(path, 1920, 1080, codec, &frame) != 0 ||
+            p2c2r__jpeg_encode(codec, &frame, 90, &jpeg[i], &size[i]) != P2C2R_OK) {
+            fprintf(stderr, "gpu_bench: no 1920x1080 frame from wallpaper %d\n", i);
             return 1;
+        }
+        p2c2r__image_free(&frame);
     }
+    p2c2r__jpeg_destroy(&codec);
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     printf("device %d: %s (%u.%u, %u SMs), host %ld cores\n", dev[0].ordinal, dev[0].name,
            dev[0].compute_major, dev[0].compute_minor, dev[0].multiprocessors, cores);
@@ -96,44 +176,13 @@ int main(void)
                             .runtime = P2C2R_RUNTIME_CUDA,
                             .flags = P2C2R_TASK_NO_CACHE};
 
-    /* 1. paced */
-    int frames = FPS * seconds, ok = 0, ended = 0, submitted = 0;
-    uint64_t *lat = calloc((size_t)frames, sizeof *lat);
-    uint64_t t0 = p2c2r__now_us();
-    while (ended < frames && lat) {
-        uint64_t now = p2c2r__now_us();
-        uint64_t due = t0 + (uint64_t)submitted * 1000000u / FPS;
-        if (submitted < frames && now >= due) {
-            uint64_t id;
-            int i = submitted % INPUTS;
-            if (p2c2r_submit_upscale(c, &d, jpeg[i], size[i], &id) == P2C2R_OK)
-                submitted++;
-            else
-                frames--; /* refused at once (window full): counted as lost below */
-            continue;
-        }
-        int wait = submitted < frames ? (int)((due > now ? due - now : 0) / 1000) : 1000;
-        p2c2r_result *r;
-        if (p2c2r_poll(c, wait, &r) == P2C2R_OK) {
-            p2c2r_timings t;
-            p2c2r_result_timings(r, &t);
-            if (p2c2r_result_status(r) == P2C2R_OK)
-                lat[ok++] = t.total_us;
-            ended++;
-            p2c2r_result_free(&r);
-        }
-    }
-    qsort(lat, (size_t)ok, sizeof *lat, cmp_u64);
-    printf("paced %d fps for %d s: %d of %d frames back in time, p50 %.1f ms, p99 %.1f ms\n", FPS,
-           seconds, ok, FPS * seconds, ok ? lat[ok / 2] / 1000.0 : 0,
-           ok ? lat[(size_t)ok * 99 / 100] / 1000.0 : 0);
-    free(lat);
+    /* 1. paced, from a peer that has not run a frame yet */
+    bool all_ended = paced(c, &d, jpeg, size, seconds, "cold");
 
     /* 2. peak */
     d.deadline_ms = 10000;
-    int peak_frames = FPS * seconds, done = 0, peak_ok = 0;
-    submitted = 0;
-    t0 = p2c2r__now_us();
+    int peak_frames = FPS * seconds, done = 0, peak_ok = 0, submitted = 0;
+    uint64_t t0 = p2c2r__now_us();
     while (done < peak_frames) {
         uint64_t id;
         int i = submitted % INPUTS;
@@ -153,6 +202,9 @@ int main(void)
     printf("peak: %d frames (%d ok) in %.2f s: %.1f frames/s\n", peak_frames, peak_ok, s,
            peak_frames / s);
 
+    /* 3. paced again, every slot of the peer warm from the peak */
+    all_ended &= paced(c, &d, jpeg, size, seconds, "warm");
+
     const char *m = cl.peer_metrics[0];
     printf("where a frame's time goes on the peer (means, ms): decode %.2f, copy in %.2f, "
            "kernel %.2f, copy out %.2f, encode %.2f (summed over the pool's threads), "
@@ -162,8 +214,8 @@ int main(void)
            stage_mean(m, "encode") * 1e3, stage_mean(m, "tables") * 1e3);
     p2c2r_client_destroy(&c);
     CHECK(cluster_stop(&cl) == 0);
-    CHECK(ended == frames && done == peak_frames); /* every task ended exactly once */
+    CHECK(all_ended && done == peak_frames); /* every task ended exactly once */
     for (int i = 0; i < INPUTS; i++)
-        free(jpeg[i]);
+        p2c2r__jpeg_free_buffer(jpeg[i], NULL);
     return testutil_finish("gpu_bench");
 }
