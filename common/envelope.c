@@ -187,19 +187,37 @@ static void drain(void *sock, zmq_msg_t *part)
     }
 }
 
-/* The rest of a batch: exactly one payload frame per item, part holding the envelope's
- * frame. P2C2R_OK, or P2C2R_E_PROTOCOL / P2C2R_E_NOMEM with part holding the last frame
- * read, for the caller to drain. */
+/* A batch with its payloads inline: each becomes a message of its own. */
+static int copy_inline(p2c2r_envelope_msg *msg)
+{
+    for (size_t i = 0; i < msg->env->n_items; i++) {
+        const ProtobufCBinaryData *bytes = &msg->env->items[i]->payload;
+        if (zmq_msg_init_size(&msg->item_payloads[i], bytes->len) != 0) {
+            zmq_msg_init(&msg->item_payloads[i]);
+            return P2C2R_E_NOMEM;
+        }
+        if (bytes->len)
+            memcpy(zmq_msg_data(&msg->item_payloads[i]), bytes->data, bytes->len);
+    }
+    return P2C2R_OK;
+}
+
+/* The rest of a batch: exactly one payload frame per item, or none and the payloads
+ * inline; part holds the envelope's frame. P2C2R_OK, or P2C2R_E_PROTOCOL / P2C2R_E_NOMEM
+ * with part holding the last frame read, for the caller to drain. */
 static int recv_items(void *sock, p2c2r_envelope_msg *msg, zmq_msg_t *part)
 {
     size_t n = msg->env->n_items;
-    if (!zmq_msg_more(part))
-        return P2C2R_E_PROTOCOL;
     msg->item_payloads = malloc(n * sizeof *msg->item_payloads);
     if (!msg->item_payloads)
         return P2C2R_E_NOMEM;
     for (size_t i = 0; i < n; i++)
         zmq_msg_init(&msg->item_payloads[i]);
+    if (!zmq_msg_more(part))
+        return copy_inline(msg);
+    for (size_t i = 0; i < n; i++)
+        if (msg->env->items[i]->payload.len)
+            return P2C2R_E_PROTOCOL; /* payloads come one way or the other */
     for (size_t i = 0; i < n; i++) {
         if (zmq_msg_recv(&msg->item_payloads[i], sock, 0) < 0)
             return P2C2R_E_IO;
@@ -418,6 +436,7 @@ void p2c2r__batch_init(p2c2r_batch *batch, P2c2r__Wire__MsgType type)
     p2c2r__envelope_init(&batch->env, type);
     batch->n = 0;
     batch->bytes = 0;
+    batch->inline_ok = false;
 }
 
 void p2c2r__batch_add(p2c2r_batch *batch, uint64_t task_id, uint64_t deadline_us, int status,
@@ -489,8 +508,20 @@ int p2c2r__batch_send(p2c2r_batch *batch, void *sock, const void *route, size_t 
     }
     batch->env.n_items = batch->n;
     batch->env.items = batch->item_ptrs;
+    bool inline_items = batch->inline_ok && batch->bytes <= P2C2R_INLINE_MAX_BYTES;
+    for (size_t i = 0; inline_items && i < batch->n; i++) {
+        batch->items[i].payload.data = zmq_msg_data(&batch->payloads[i]);
+        batch->items[i].payload.len = zmq_msg_size(&batch->payloads[i]);
+    }
     zmq_msg_t head;
     int rc = p2c2r__envelope_encode(&batch->env, &head);
+    if (rc == P2C2R_E_TOOBIG && inline_items) {
+        /* Long error details left no room for the payloads: they go as frames. */
+        inline_items = false;
+        for (size_t i = 0; i < batch->n; i++)
+            batch->items[i].payload = (ProtobufCBinaryData){0};
+        rc = p2c2r__envelope_encode(&batch->env, &head);
+    }
     if (rc != P2C2R_OK)
         goto fail;
     /* With ZMQ_ROUTER_MANDATORY an unroutable first frame fails here, before any other
@@ -499,9 +530,13 @@ int p2c2r__batch_send(p2c2r_batch *batch, void *sock, const void *route, size_t 
         rc = send_error();
         goto fail;
     }
-    if (zmq_msg_send(&head, sock, flags | ZMQ_SNDMORE) < 0) {
+    if (zmq_msg_send(&head, sock, flags | (inline_items ? 0 : ZMQ_SNDMORE)) < 0) {
         rc = send_error();
         goto fail;
+    }
+    if (inline_items) {
+        p2c2r__batch_clear(batch);
+        return P2C2R_OK;
     }
     /* The rest of a multipart message cannot be refused once its first frame is queued. */
     for (size_t i = 0; i < batch->n; i++)

@@ -215,6 +215,7 @@ void coord_clients_send_error(coord_clients *clients, const void *route, size_t 
     p2c2r_envelope env;
     p2c2r__envelope_init(&env, P2C2R__WIRE__MSG_TYPE__ERROR);
     env.instance = clients->config.instance;
+    env.inline_payloads = true;
     env.task_id = task_id;
     env.status = status;
     env.detail = (char *)detail;
@@ -262,6 +263,7 @@ coord_client_event coord_clients_recv(coord_clients *clients, p2c2r_envelope_msg
         return COORD_CLIENT_CANCEL;
     }
     from->batches = env->batches;
+    from->inline_payloads = env->inline_payloads;
     if (env->type == P2C2R__WIRE__MSG_TYPE__HEARTBEAT) {
         /* Answered after whatever the client's outbox holds, as a barrier would be. */
         if (clients->outbox_client == from)
@@ -269,6 +271,7 @@ coord_client_event coord_clients_recv(coord_clients *clients, p2c2r_envelope_msg
         p2c2r_envelope beat;
         p2c2r__envelope_init(&beat, P2C2R__WIRE__MSG_TYPE__HEARTBEAT);
         beat.instance = clients->config.instance;
+        beat.inline_payloads = true;
         p2c2r__envelope_send(clients->sock, from->route, from->route_len, &beat, NULL,
                              ZMQ_DONTWAIT);
         return COORD_CLIENT_NONE;
@@ -329,6 +332,8 @@ static int to_outbox(coord_clients *clients, coord_client *client, const p2c2r_e
         }
         p2c2r__batch_init(box, P2C2R__WIRE__MSG_TYPE__RESULT);
         box->env.instance = clients->config.instance;
+        box->env.inline_payloads = true;
+        box->inline_ok = client->inline_payloads;
         clients->outbox_client = client;
         atomic_fetch_add(&client->refs, 1);
     }
@@ -366,6 +371,7 @@ int coord_clients_answer(coord_clients *clients, coord_client *client, p2c2r_env
                          const zmq_msg_t *payload)
 {
     env->instance = clients->config.instance;
+    env->inline_payloads = true;
     if (client->away)
         return P2C2R_E_UNKNOWNPEER;
     if (!payload) {

@@ -217,6 +217,7 @@ int coord_peers_set_info(coord_peers *peers, coord_peer *peer, const P2c2r__Wire
     peer->runtime = strcmp(info->runtime, "cuda") == 0 ? P2C2R_RUNTIME_CUDA : P2C2R_RUNTIME_CPU;
     peer->slots = info->slots;
     peer->batches = info->batches;
+    peer->inline_payloads = info->inline_payloads;
     peer->cpu_cores = info->cpu_cores;
     snprintf(peer->simd, sizeof peer->simd, "%s", info->simd);
     peer->ndevices = (uint32_t)info->n_devices;

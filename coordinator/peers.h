@@ -78,6 +78,7 @@ typedef struct coord_peer {
     int runtime;                            /* P2C2R_RUNTIME_CPU or P2C2R_RUNTIME_CUDA */
     uint32_t slots;                         /* tasks it says it runs at once */
     bool batches;                           /* it takes ASSIGN batches and CANCEL */
+    bool inline_payloads;                   /* it reads them with inline payloads */
     uint32_t cpu_cores;                     /* its CPU cores */
     char simd[16];                          /* its CPU kernels' instruction set */
     uint32_t ndevices;                      /* its GPUs */

@@ -59,6 +59,7 @@ struct peer {
     uint32_t *polled;          /* the worker of each of those pipes */
     uint64_t next_beat_us;     /* when to send the next heartbeat (or hello) */
     uint64_t instance;         /* the coordinator we last heard from (0: none yet) */
+    bool coordinator_inline;   /* its last message said it reads inline payloads */
     bool registered;           /* that coordinator knows us */
     uint64_t last_assigned;    /* highest ASSIGN id received from that instance */
     uint64_t hello_sent_us;    /* when the last PEER_HELLO went out */
@@ -135,6 +136,7 @@ static void fill_report(const peer *p, peer_report *r)
     r->info.name = (char *)p->name;
     r->info.slots = p->config.slots;
     r->info.batches = true;
+    r->info.inline_payloads = true;
     size_t held = peer_resources_resident(&p->res, r->names, HELLO_MAX_RESIDENT);
     r->info.n_resident = held < HELLO_MAX_RESIDENT ? held : HELLO_MAX_RESIDENT;
     qsort(r->names, r->info.n_resident, sizeof r->names[0], compare_names);
@@ -360,6 +362,7 @@ static void on_assign(peer *p, p2c2r_envelope_msg *msg)
     p2c2r_batch *batch = p->answers;
     p2c2r__batch_init(batch, P2C2R__WIRE__MSG_TYPE__RESULT);
     batch->env.instance = msg->env->instance;
+    batch->inline_ok = p->coordinator_inline;
     for (size_t i = 0; i < msg->env->n_items; i++) {
         p2c2r_envelope item, *view = &item;
         p2c2r__envelope_item_view(msg->env, i, &item);
@@ -391,6 +394,7 @@ static bool on_coordinator(peer *p)
         goto done;
     }
     note_instance(p, msg.env->instance);
+    p->coordinator_inline = msg.env->inline_payloads;
     switch (msg.env->type) {
     case P2C2R__WIRE__MSG_TYPE__ASSIGN:
         on_assign(p, &msg);

@@ -1,13 +1,16 @@
 /* batch_test: batches end to end.
  *
  * 1. The SDK against a coordinator played by hand (a ROUTER): p2c2r_submit_batch() of 32
- *    noop tasks arrives as ONE SUBMIT message with 32 items and 32 payload frames; tasks of
+ *    noop tasks arrives as ONE SUBMIT message with 32 items and 32 payload frames (with
+ *    the payloads inline once the coordinator has said it reads them); tasks of
  *    another kind in the same call go in a message of their own, in order; a RESULT batch
  *    that mixes results and an error gives every task its own result, once, and a repeated
  *    answer is dropped. Bad batches are refused whole, and nothing reaches the wire.
  * 2. The real coordinator with a peer played by hand that says it takes batches: the 32
  *    tasks reach it as ASSIGN batches (fewer messages than tasks), and its one RESULT
- *    batch answers them all.
+ *    batch answers them all. Their payloads come as frames, or inline in the Envelope when
+ *    the peer's hello says it reads them (PeerInfo.inline_payloads); the peer answers
+ *    inline as the coordinator says it reads them (Envelope.inline_payloads).
  * 3. What shares a message: tasks submitted one by one only while small, a batch's whatever
  *    their size.
  * 4. The real coordinator and two real peers: one batch of real JPEG upscales and noop
@@ -47,6 +50,10 @@ static bool filled(const void *data, size_t size, uint32_t i)
     return size == SIZE && memcmp(data, want, SIZE) == 0;
 }
 
+/* Whether the coordinator played by hand says it reads inline payloads (in every message,
+ * as the real one does, once it has started to). */
+static bool router_inline;
+
 /* Wait for the next message on a ROUTER playing the coordinator, answering heartbeats.
  * P2C2R_OK with *msg set, or P2C2R_E_TIMEOUT. */
 static int router_next(void *router, int timeout_ms, p2c2r_envelope_msg *msg)
@@ -63,6 +70,7 @@ static int router_next(void *router, int timeout_ms, p2c2r_envelope_msg *msg)
         p2c2r_envelope beat;
         p2c2r__envelope_init(&beat, P2C2R__WIRE__MSG_TYPE__HEARTBEAT);
         beat.instance = INSTANCE;
+        beat.inline_payloads = router_inline;
         p2c2r__envelope_send(router, msg->route, msg->route_len, &beat, NULL, 0);
         p2c2r__envelope_msg_close(msg);
     }
@@ -153,8 +161,10 @@ static void sdk_side(void *ctx)
         const p2c2r_envelope *env = msg.env;
         CHECK(env->type == P2C2R__WIRE__MSG_TYPE__SUBMIT);
         CHECK(env->n_items == N);
-        CHECK(env->batches);
+        CHECK(env->batches && env->inline_payloads);
         CHECK(strcmp(env->kind, "noop") == 0);
+        /* The coordinator has not said it reads inline payloads: one frame each. */
+        CHECK(testwire_inline(env) == 0);
         for (size_t i = 0; i < env->n_items && i < N; i++) {
             CHECK(env->items[i]->task_id == ids[i]);
             CHECK(env->items[i]->deadline_us > 0 &&
@@ -166,6 +176,9 @@ static void sdk_side(void *ctx)
         static p2c2r_batch answer;
         p2c2r__batch_init(&answer, P2C2R__WIRE__MSG_TYPE__RESULT);
         answer.env.instance = INSTANCE;
+        router_inline = true; /* from now on the SDK's small batches come inline */
+        answer.env.inline_payloads = router_inline;
+        answer.inline_ok = env->inline_payloads;
         for (size_t i = 0; i < env->n_items && i < N; i++) {
             bool error = i == 30;
             zmq_msg_t out;
@@ -180,6 +193,7 @@ static void sdk_side(void *ctx)
         /* The first answer again: the task has its result, this one is dropped. */
         p2c2r__batch_init(&answer, P2C2R__WIRE__MSG_TYPE__RESULT);
         answer.env.instance = INSTANCE;
+        answer.env.inline_payloads = router_inline;
         for (int k = 0; k < 2; k++) {
             zmq_msg_t out;
             zmq_msg_init(&out);
@@ -220,6 +234,10 @@ static void sdk_side(void *ctx)
         CHECK(msg.env->no_cache == (m == 2));
         size_t n = msg.env->n_items ? msg.env->n_items : 1;
         CHECK(n == items[m]);
+        /* Payloads inline, now that the coordinator has said it reads them (sleeps have
+         * none). */
+        if (m != 1)
+            CHECK(testwire_inline(msg.env) == n);
         for (size_t i = 0; i < n; i++) {
             p2c2r_envelope view;
             if (msg.env->n_items)
@@ -231,6 +249,7 @@ static void sdk_side(void *ctx)
             p2c2r__envelope_init(&answer, P2C2R__WIRE__MSG_TYPE__RESULT);
             answer.task_id = view.task_id;
             answer.instance = INSTANCE;
+            answer.inline_payloads = router_inline;
             zmq_msg_t out;
             zmq_msg_init(&out);
             zmq_msg_copy(&out, payload);
@@ -268,6 +287,8 @@ typedef struct assigned {
     int messages;         /* ASSIGN messages */
     int largest;          /* tasks in the largest */
     size_t largest_bytes; /* payload bytes in the largest by bytes */
+    int batches;          /* ASSIGN messages of several tasks */
+    int inline_batches;   /* ... that carried their payloads inline */
 } assigned;
 
 /* Answer each ASSIGN on peer with one RESULT batch echoing its payloads, until n tasks
@@ -286,9 +307,12 @@ static void serve(void *peer, int n, assigned *a)
         }
         size_t items = msg.env->n_items ? msg.env->n_items : 1, bytes = 0;
         a->messages++;
+        a->batches += msg.env->n_items > 1;
+        a->inline_batches += msg.env->n_items > 1 && testwire_inline(msg.env) == items;
         a->largest = (int)items > a->largest ? (int)items : a->largest;
         p2c2r__batch_init(&answer, P2C2R__WIRE__MSG_TYPE__RESULT);
         answer.env.instance = msg.env->instance;
+        answer.inline_ok = msg.env->inline_payloads; /* as the real peer answers */
         for (size_t i = 0; i < items; i++) {
             p2c2r_envelope view;
             if (msg.env->n_items)
@@ -308,12 +332,14 @@ static void serve(void *peer, int n, assigned *a)
     }
 }
 
-static void coordinator_side(void *ctx)
+/* inline_payloads: the peer says it reads batches with their payloads inline. */
+static void coordinator_side(void *ctx, bool inline_payloads)
 {
     cluster cl = {0};
     CHECK(cluster_start_coordinator(&cl, NULL) == 0);
     void *peer = testwire_dealer(ctx, cl.peer_endpoint);
-    CHECK(peer && testwire_hello_batches(peer, 0xbeefull, 64) == P2C2R_OK);
+    CHECK(peer && (inline_payloads ? testwire_hello_inline(peer, 0xbeefull, 64)
+                                   : testwire_hello_batches(peer, 0xbeefull, 64)) == P2C2R_OK);
     p2c2r_client_config config = {.coordinator = cl.client_endpoint, .max_in_flight = 64};
     p2c2r_client *client = p2c2r_client_new(&config, NULL);
     CHECK(client != NULL);
@@ -334,10 +360,13 @@ static void coordinator_side(void *ctx)
      * more tasks at a time as it answers (health.h), so later ASSIGNs carry more. */
     assigned a;
     serve(peer, N, &a);
-    printf("batch: %d tasks reached the peer in %d ASSIGN message(s), the largest of %d\n", a.tasks,
-           a.messages, a.largest);
+    printf("batch: %d tasks reached the peer in %d ASSIGN message(s), the largest of %d; %d of "
+           "%d batch(es) with inline payloads (the peer %s them)\n",
+           a.tasks, a.messages, a.largest, a.inline_batches, a.batches,
+           inline_payloads ? "reads" : "does not read");
     CHECK(a.tasks == N);
     CHECK(a.messages < N && a.largest > 1);
+    CHECK(a.inline_batches == (inline_payloads ? a.batches : 0));
     int count[N] = {0}, status[N] = {0};
     CHECK(client && take_results(client, ids[0], N, count, status, true) == N);
     for (int i = 0; i < N; i++)
@@ -509,7 +538,8 @@ int main(void)
 {
     void *ctx = zmq_ctx_new();
     sdk_side(ctx);
-    coordinator_side(ctx);
+    coordinator_side(ctx, false);
+    coordinator_side(ctx, true);
     merge_bound(ctx);
     real_peers();
     zmq_ctx_term(ctx);

@@ -81,7 +81,7 @@ int testwire_submit_gray(void *sock, uint64_t sender, uint64_t task_id, const ui
     return testwire_send(sock, &env, pixels, (size_t)side * side);
 }
 
-static int hello(void *sock, uint64_t sender, uint32_t slots, bool batches)
+static int hello(void *sock, uint64_t sender, uint32_t slots, bool batches, bool inline_payloads)
 {
     char *kinds[] = {"upscale", "noop", "sleep"};
     P2c2r__Wire__PeerInfo info = P2C2R__WIRE__PEER_INFO__INIT;
@@ -91,6 +91,7 @@ static int hello(void *sock, uint64_t sender, uint32_t slots, bool batches)
     info.slots = slots;
     info.runtime = "cpu";
     info.batches = batches;
+    info.inline_payloads = inline_payloads;
     p2c2r_envelope env;
     p2c2r__envelope_init(&env, P2C2R__WIRE__MSG_TYPE__PEER_HELLO);
     env.sender = sender;
@@ -100,10 +101,23 @@ static int hello(void *sock, uint64_t sender, uint32_t slots, bool batches)
 
 int testwire_hello(void *sock, uint64_t sender, uint32_t slots)
 {
-    return hello(sock, sender, slots, false);
+    return hello(sock, sender, slots, false, false);
 }
 
 int testwire_hello_batches(void *sock, uint64_t sender, uint32_t slots)
 {
-    return hello(sock, sender, slots, true);
+    return hello(sock, sender, slots, true, false);
+}
+
+int testwire_hello_inline(void *sock, uint64_t sender, uint32_t slots)
+{
+    return hello(sock, sender, slots, true, true);
+}
+
+size_t testwire_inline(const p2c2r_envelope *env)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < env->n_items; i++)
+        n += env->items[i]->payload.len > 0;
+    return n;
 }

@@ -28,5 +28,10 @@ int testwire_hello(void *sock, uint64_t sender, uint32_t slots);
 /* The same as a peer that also runs sleep and takes ASSIGN batches and CANCEL
  * (PeerInfo.batches). */
 int testwire_hello_batches(void *sock, uint64_t sender, uint32_t slots);
+/* The same as a peer that also reads batches with their payloads inline
+ * (PeerInfo.inline_payloads). */
+int testwire_hello_inline(void *sock, uint64_t sender, uint32_t slots);
+/* Items of a received batch whose payload came inline (a non-empty BatchItem.payload). */
+size_t testwire_inline(const p2c2r_envelope *env);
 
 #endif /* P2C2R_TESTWIRE_H */

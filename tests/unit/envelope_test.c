@@ -1,6 +1,9 @@
 /* envelope_test: encode/decode round trip, rejection of truncated, garbage, oversized and
  * wrong-version envelopes, and whole-message receive over a real inproc socket pair,
- * including messages with too many frames (drained, socket stays usable). */
+ * including messages with too many frames (drained, socket stays usable), and batches with
+ * their payloads as frames or inline. */
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zmq.h>
@@ -209,6 +212,130 @@ static void test_socket_messages(void)
     zmq_ctx_term(ctx);
 }
 
+/* Frames of the next message on the router, route included; the message is consumed. */
+static int count_frames(void *router)
+{
+    int n = 0;
+    zmq_msg_t part;
+    zmq_msg_init(&part);
+    do {
+        if (zmq_msg_recv(&part, router, 0) < 0)
+            break;
+        n++;
+    } while (zmq_msg_more(&part));
+    zmq_msg_close(&part);
+    return n;
+}
+
+/* A RESULT batch of n items, item i with a payload of sizes[i] bytes of value i and, when
+ * detail, a detail of the longest kind. */
+static void fill_batch(p2c2r_batch *b, size_t n, const size_t *sizes, bool detail, bool inline_ok)
+{
+    static char text[200];
+    memset(text, 'd', sizeof text - 1);
+    P2c2r__Wire__Frame frame = P2C2R__WIRE__FRAME__INIT;
+    frame.width = 3840;
+    frame.height = 2160;
+    p2c2r__batch_init(b, P2C2R__WIRE__MSG_TYPE__RESULT);
+    b->inline_ok = inline_ok;
+    for (size_t i = 0; i < n; i++) {
+        zmq_msg_t payload;
+        CHECK(zmq_msg_init_size(&payload, sizes[i]) == 0);
+        memset(zmq_msg_data(&payload), (int)i, sizes[i]);
+        p2c2r__batch_add(b, 0xfedcba9876543210ull - i, UINT64_MAX / 2, P2C2R_OK,
+                         detail ? text : NULL, &frame, NULL, &payload);
+    }
+}
+
+/* Send it, then read it back: frames on the wire, and every item's payload. */
+static int batch_frames(void *dealer, void *router, p2c2r_batch *b, size_t n, const size_t *sizes,
+                        bool detail, bool inline_ok)
+{
+    fill_batch(b, n, sizes, detail, inline_ok);
+    CHECK_RC(p2c2r__batch_send(b, dealer, NULL, 0, 0), P2C2R_OK);
+    CHECK(b->n == 0);
+    int frames = count_frames(router);
+    fill_batch(b, n, sizes, detail, inline_ok);
+    CHECK_RC(p2c2r__batch_send(b, dealer, NULL, 0, 0), P2C2R_OK);
+    p2c2r_envelope_msg msg;
+    CHECK_RC(p2c2r__envelope_recv(router, true, 0, &msg), P2C2R_OK);
+    CHECK(msg.env && msg.env->n_items == n && msg.item_payloads);
+    for (size_t i = 0; msg.env && msg.item_payloads && i < msg.env->n_items; i++) {
+        CHECK(msg.env->items[i]->task_id == 0xfedcba9876543210ull - i);
+        CHECK(zmq_msg_size(&msg.item_payloads[i]) == sizes[i]);
+        const uint8_t *d = zmq_msg_data(&msg.item_payloads[i]);
+        for (size_t k = 0; k < sizes[i]; k++)
+            if (d[k] != (uint8_t)i) {
+                CHECK(!"payload byte");
+                break;
+            }
+    }
+    p2c2r__envelope_msg_close(&msg);
+    return frames;
+}
+
+/* Batches with their payloads as frames or inline (BatchItem.payload), and the refusal of
+ * a batch that mixes the two. */
+static void test_batches(void)
+{
+    void *ctx = zmq_ctx_new();
+    void *router = zmq_socket(ctx, ZMQ_ROUTER);
+    void *dealer = zmq_socket(ctx, ZMQ_DEALER);
+    CHECK(zmq_bind(router, "inproc://envelope-batches") == 0);
+    CHECK(zmq_connect(dealer, "inproc://envelope-batches") == 0);
+    p2c2r_batch *b = malloc(sizeof *b);
+    size_t small[64], big[3] = {3000, 0, 3000};
+    for (size_t i = 0; i < 64; i++)
+        small[i] = i % 3 == 1 ? 0 : 64; /* 43 x 64 B = 2752 B */
+
+    /* Small payloads to a receiver that reads them inline: one frame after the route. */
+    CHECK(batch_frames(dealer, router, b, 32, small, false, true) == 2);
+    /* ... to one that does not: a frame per item. */
+    CHECK(batch_frames(dealer, router, b, 32, small, false, false) == 2 + 32);
+    /* More than P2C2R_INLINE_MAX_BYTES: frames. */
+    CHECK(batch_frames(dealer, router, b, 3, big, false, true) == 2 + 3);
+    /* Inline, 64 long details would not fit P2C2R_ENVELOPE_MAX_BYTES: frames again. */
+    size_t all64[64];
+    for (size_t i = 0; i < 64; i++)
+        all64[i] = 64;
+    CHECK(batch_frames(dealer, router, b, 64, all64, true, true) == 2 + 64);
+    CHECK(batch_frames(dealer, router, b, 64, all64, false, true) == 2);
+
+    /* An item with an inline payload in a batch that also brings frames: refused, drained. */
+    p2c2r_envelope env;
+    p2c2r__envelope_init(&env, P2C2R__WIRE__MSG_TYPE__RESULT);
+    P2c2r__Wire__BatchItem items[2] = {P2C2R__WIRE__BATCH_ITEM__INIT,
+                                       P2C2R__WIRE__BATCH_ITEM__INIT};
+    P2c2r__Wire__BatchItem *ptrs[2] = {&items[0], &items[1]};
+    items[0].task_id = 1;
+    items[1].task_id = 2;
+    items[1].payload.data = (uint8_t *)"inline";
+    items[1].payload.len = 6;
+    env.n_items = 2;
+    env.items = ptrs;
+    zmq_msg_t head;
+    CHECK_RC(p2c2r__envelope_encode(&env, &head), P2C2R_OK);
+    zmq_msg_send(&head, dealer, ZMQ_SNDMORE);
+    zmq_send(dealer, "a", 1, ZMQ_SNDMORE);
+    zmq_send(dealer, "b", 1, 0);
+    p2c2r_envelope_msg msg;
+    CHECK_RC(p2c2r__envelope_recv(router, true, 0, &msg), P2C2R_E_PROTOCOL);
+    p2c2r__envelope_msg_close(&msg);
+    /* The same items without frames: both payloads inline, the first one empty. */
+    CHECK_RC(p2c2r__envelope_encode(&env, &head), P2C2R_OK);
+    zmq_msg_send(&head, dealer, 0);
+    CHECK_RC(p2c2r__envelope_recv(router, true, 0, &msg), P2C2R_OK);
+    CHECK(msg.item_payloads && zmq_msg_size(&msg.item_payloads[0]) == 0);
+    CHECK(msg.item_payloads && zmq_msg_size(&msg.item_payloads[1]) == 6 &&
+          memcmp(zmq_msg_data(&msg.item_payloads[1]), "inline", 6) == 0);
+    p2c2r__envelope_msg_close(&msg);
+
+    free(b);
+    zmq_close(dealer);
+    zmq_close(router);
+    zmq_ctx_term(ctx);
+}
+
 static void test_strerror(void)
 {
     CHECK(strcmp(p2c2r_errname(P2C2R_E_DEADLINE), "P2C2R_E_DEADLINE") == 0);
@@ -222,6 +349,7 @@ int main(void)
     test_round_trip();
     test_rejects();
     test_socket_messages();
+    test_batches();
     test_strerror();
     return testutil_finish("envelope_test");
 }
