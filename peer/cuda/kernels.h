@@ -29,9 +29,9 @@
 extern "C" {
 #endif
 
-/* Output tile of one block of the separable kernels: CUK_TH rows of CUK_SEP_TW(c) pixels
- * (128 one-channel pixels, or 64 RGB pixels: 192 samples). */
-#define CUK_TH             32
+/* Output tile of one block of the separable kernels: CUK_SEP_TH(c) rows of CUK_SEP_TW(c)
+ * pixels (64 rows of 128 one-channel pixels, or 32 of 64 RGB pixels: 192 samples). */
+#define CUK_SEP_TH(c)      ((c) == 1 ? 64 : 32)
 #define CUK_SEP_TW(c)      ((c) == 1 ? 128 : 64)
 /* Output tile of the quality kernel (luma only). */
 #define CUK_Q_TW           64
@@ -62,6 +62,7 @@ typedef struct cuk_plan {
     uint32_t scale;       /* 1..8 */
     uint32_t taps;        /* of the separable filter: 2, 4 or 6 */
     uint32_t nplanes;     /* 1 or 3 */
+    uint32_t rdiv;        /* ceil(2^31 / scale): x / scale by a multiply (separable.cuh) */
     int32_t offset[8];    /* first tap of each phase (plan.h's upscale_filter) */
     int16_t weight[8][6]; /* Q14 weights of each phase */
     cuk_plane plane[3];   /* per plane */

@@ -44,6 +44,7 @@ size_t cuk_plan_build(const p2c2r_upscale_plan *p, void *mem, uintptr_t base)
     h.scale = p->scale;
     h.taps = p->filter.taps;
     h.nplanes = p->nplanes;
+    h.rdiv = (uint32_t)((((uint64_t)1 << 31) + p->scale - 1) / p->scale);
     memcpy(h.offset, p->filter.offset, sizeof h.offset);
     memcpy(h.weight, p->filter.weight, sizeof h.weight);
     size_t at = (sizeof h + 15) / 16 * 16;
@@ -52,7 +53,7 @@ size_t cuk_plan_build(const p2c2r_upscale_plan *p, void *mem, uintptr_t base)
         const upscale_plane_plan *pp = &p->plane[i];
         cuk_plane *c = &h.plane[i];
         uint32_t tw = pp->quality ? CUK_Q_TW : CUK_SEP_TW(pp->channels);
-        uint32_t th = pp->quality ? CUK_Q_TH : CUK_TH;
+        uint32_t th = pp->quality ? CUK_Q_TH : CUK_SEP_TH(pp->channels);
         c->sw = pp->sw;
         c->sh = pp->sh;
         c->dw = pp->dw;
