@@ -376,8 +376,7 @@ static void send_heartbeat(sdk_io *io)
     p2c2r_envelope beat;
     p2c2r__envelope_init(&beat, P2C2R__WIRE__MSG_TYPE__HEARTBEAT);
     beat.sender = io->cfg.session;
-    beat.batches = true;         /* answers may come in RESULT batches */
-    beat.inline_payloads = true; /* with their payloads inline */
+    beat.batches = true; /* answers may come in RESULT batches */
     p2c2r__envelope_send(dealer_of(io), NULL, 0, &beat, NULL, ZMQ_DONTWAIT);
     io->next_beat = p2c2r__now_us() + HEARTBEAT_US;
 }

@@ -39,8 +39,7 @@ void sdk_job_wire_fill(const sdk_job *j, uint64_t deadline_us, uint64_t sender, 
     w->env.sender = sender;
     w->env.deadline_us = deadline_us;
     w->env.no_cache = (j->flags & P2C2R_TASK_NO_CACHE) != 0;
-    w->env.batches = true;         /* answers may come in RESULT batches */
-    w->env.inline_payloads = true; /* with their payloads inline */
+    w->env.batches = true; /* answers may come in RESULT batches */
     if (j->kind == P2C2R_KIND_SLEEP) {
         p2c2r__wire__sleep_params__init(&w->sleep);
         w->sleep.ms = j->sleep_ms;

@@ -14,6 +14,7 @@ void p2c2r__envelope_init(p2c2r_envelope *env, P2c2r__Wire__MsgType type)
     *env = empty;
     env->version = P2C2R_PROTOCOL_VERSION;
     env->type = type;
+    env->inline_payloads = true; /* p2c2r__envelope_recv() reads them, whoever calls it */
 }
 
 /* Whether m or a message inside it holds an unknown field numbered 0. No field can have

@@ -52,7 +52,8 @@
 
 typedef P2c2r__Wire__Envelope p2c2r_envelope;
 
-/* Reset *env to an empty envelope of this type at the current protocol version. */
+/* Reset *env to an empty envelope of this type at the current protocol version, saying
+ * that its sender reads batches with inline payloads (Envelope.inline_payloads). */
 void p2c2r__envelope_init(p2c2r_envelope *env, P2c2r__Wire__MsgType type);
 
 /* Decode one Envelope frame into a new envelope (free with p2c2r__envelope_free()).

@@ -215,7 +215,6 @@ void coord_clients_send_error(coord_clients *clients, const void *route, size_t 
     p2c2r_envelope env;
     p2c2r__envelope_init(&env, P2C2R__WIRE__MSG_TYPE__ERROR);
     env.instance = clients->config.instance;
-    env.inline_payloads = true;
     env.task_id = task_id;
     env.status = status;
     env.detail = (char *)detail;
@@ -271,7 +270,6 @@ coord_client_event coord_clients_recv(coord_clients *clients, p2c2r_envelope_msg
         p2c2r_envelope beat;
         p2c2r__envelope_init(&beat, P2C2R__WIRE__MSG_TYPE__HEARTBEAT);
         beat.instance = clients->config.instance;
-        beat.inline_payloads = true;
         p2c2r__envelope_send(clients->sock, from->route, from->route_len, &beat, NULL,
                              ZMQ_DONTWAIT);
         return COORD_CLIENT_NONE;
@@ -332,7 +330,6 @@ static int to_outbox(coord_clients *clients, coord_client *client, const p2c2r_e
         }
         p2c2r__batch_init(box, P2C2R__WIRE__MSG_TYPE__RESULT);
         box->env.instance = clients->config.instance;
-        box->env.inline_payloads = true;
         box->inline_ok = client->inline_payloads;
         clients->outbox_client = client;
         atomic_fetch_add(&client->refs, 1);
@@ -371,7 +368,6 @@ int coord_clients_answer(coord_clients *clients, coord_client *client, p2c2r_env
                          const zmq_msg_t *payload)
 {
     env->instance = clients->config.instance;
-    env->inline_payloads = true;
     if (client->away)
         return P2C2R_E_UNKNOWNPEER;
     if (!payload) {

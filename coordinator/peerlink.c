@@ -59,7 +59,6 @@ static void send_error(coord_link *link, const p2c2r_envelope_msg *to, uint64_t 
     p2c2r_envelope env;
     p2c2r__envelope_init(&env, P2C2R__WIRE__MSG_TYPE__ERROR);
     env.instance = link->instance;
-    env.inline_payloads = true;
     env.task_id = task_id;
     env.status = status;
     env.detail = (char *)detail;
@@ -76,7 +75,6 @@ static void send_beat(coord_link *link, const coord_peer *peer)
     p2c2r_envelope beat;
     p2c2r__envelope_init(&beat, P2C2R__WIRE__MSG_TYPE__HEARTBEAT);
     beat.instance = link->instance;
-    beat.inline_payloads = true;
     beat.echo_us = p2c2r__now_us();
     p2c2r__envelope_send(link->sock, peer->route, peer->route_len, &beat, NULL, ZMQ_DONTWAIT);
 }
@@ -214,7 +212,6 @@ int coord_link_assign(coord_link *link, coord_peer *peer, p2c2r_envelope *env,
                       const zmq_msg_t *payload, uint64_t together)
 {
     env->instance = link->instance;
-    env->inline_payloads = true;
     p2c2r_batch *box = link->outbox;
     size_t size = payload ? zmq_msg_size((zmq_msg_t *)payload) : 0;
     if (peer->batches && link->outbox_peer && !joins(link, peer, env, together, size))
@@ -227,7 +224,6 @@ int coord_link_assign(coord_link *link, coord_peer *peer, p2c2r_envelope *env,
         if (!link->outbox_peer) {
             p2c2r__batch_init(box, P2C2R__WIRE__MSG_TYPE__ASSIGN);
             box->env.instance = env->instance;
-            box->env.inline_payloads = true;
             box->inline_ok = peer->inline_payloads;
             box->env.kind = env->kind;
             box->env.priority = env->priority;
@@ -277,7 +273,6 @@ void coord_link_cancel(coord_link *link, coord_peer *peer, uint64_t attempt_id)
     p2c2r_envelope env;
     p2c2r__envelope_init(&env, P2C2R__WIRE__MSG_TYPE__CANCEL);
     env.instance = link->instance;
-    env.inline_payloads = true;
     env.task_id = attempt_id;
     int rc =
         p2c2r__envelope_send(link->sock, peer->route, peer->route_len, &env, NULL, ZMQ_DONTWAIT);
