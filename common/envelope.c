@@ -3,6 +3,7 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,12 +58,35 @@ typedef struct arena_block {
 
 #define ARENA_ALIGN ((size_t) _Alignof(max_align_t))
 
+/* One first block is kept for the next envelope, process-wide. A block is a large
+ * request for malloc (kilobytes), and glibc answers each large request by first merging
+ * every freed small chunk it holds for quick reuse: with a block per message, the small
+ * allocations of every task (its record, hash entries, payload messages) lost their quick
+ * path. Taken and given back by atomic exchange, so any thread may decode. */
+#define ARENA_SPARE_MAX (256u << 10) /* a larger first block goes back to malloc */
+static _Atomic(arena_block *) arena_spare;
+
 static arena_block *arena_block_new(size_t cap)
 {
     arena_block *b = malloc(sizeof *b + cap);
     if (b)
         *b = (arena_block){.cap = cap};
     return b;
+}
+
+/* A first block of at least cap bytes: the spare one when it is big enough. */
+static arena_block *arena_first_new(size_t cap)
+{
+    arena_block *b = atomic_exchange(&arena_spare, NULL);
+    if (b && b->cap >= cap) {
+        *b = (arena_block){.cap = b->cap};
+        return b;
+    }
+    free(b);
+    size_t rounded = 4096; /* a few sizes, so that a spare block usually fits the next */
+    while (rounded < cap)
+        rounded *= 2;
+    return arena_block_new(rounded);
 }
 
 static void *arena_alloc(void *arg, size_t size)
@@ -90,6 +114,11 @@ static void arena_free_one(void *arg, void *pointer)
 
 static void arena_destroy(arena_block *first)
 {
+    if (first && first->cap <= ARENA_SPARE_MAX) {
+        arena_block *rest = first->next;
+        free(atomic_exchange(&arena_spare, first));
+        first = rest;
+    }
     while (first) {
         arena_block *next = first->next;
         free(first);
@@ -113,7 +142,7 @@ int p2c2r__envelope_decode(const void *data, size_t size, p2c2r_envelope **env)
         return P2C2R_E_PROTOCOL;
     /* Decoded, an envelope takes a few times its encoded size (pointers, counts, the
      * structs of its items). */
-    arena_block *arena = arena_block_new(sizeof(p2c2r_envelope) + 512 + 8 * size);
+    arena_block *arena = arena_first_new(sizeof(p2c2r_envelope) + 512 + 8 * size);
     if (!arena)
         return P2C2R_E_NOMEM;
     ProtobufCAllocator allocator = {arena_alloc, arena_free_one, arena};
@@ -209,13 +238,18 @@ static int copy_inline(p2c2r_envelope_msg *msg)
 static int recv_items(void *sock, p2c2r_envelope_msg *msg, zmq_msg_t *part)
 {
     size_t n = msg->env->n_items;
-    msg->item_payloads = malloc(n * sizeof *msg->item_payloads);
+    /* In the envelope's arena: it goes with the envelope, and 64 messages are a large
+     * request that malloc would answer slowly (see arena_spare). */
+    arena_block *arena = arena_of(msg->env);
+    msg->item_payloads = arena_alloc(arena, n * sizeof *msg->item_payloads);
     if (!msg->item_payloads)
         return P2C2R_E_NOMEM;
     for (size_t i = 0; i < n; i++)
         zmq_msg_init(&msg->item_payloads[i]);
-    if (!zmq_msg_more(part))
+    if (!zmq_msg_more(part)) {
+        msg->payloads_owned = true;
         return copy_inline(msg);
+    }
     for (size_t i = 0; i < n; i++)
         if (msg->env->items[i]->payload.len)
             return P2C2R_E_PROTOCOL; /* payloads come one way or the other */
@@ -241,6 +275,7 @@ int p2c2r__envelope_recv(void *sock, bool routed, int flags, p2c2r_envelope_msg 
     msg->env = NULL;
     msg->has_payload = false;
     msg->item_payloads = NULL;
+    msg->payloads_owned = false;
     msg->user_id[0] = '\0';
     zmq_msg_init(&msg->payload);
 
@@ -302,8 +337,7 @@ done:
         if (msg->item_payloads) {
             for (size_t i = 0; i < msg->env->n_items; i++)
                 zmq_msg_close(&msg->item_payloads[i]);
-            free(msg->item_payloads);
-            msg->item_payloads = NULL;
+            msg->item_payloads = NULL; /* freed with the envelope */
         }
         p2c2r__envelope_free(&msg->env);
     }
@@ -315,8 +349,7 @@ void p2c2r__envelope_msg_close(p2c2r_envelope_msg *msg)
     if (msg->item_payloads) {
         for (size_t i = 0; msg->env && i < msg->env->n_items; i++)
             zmq_msg_close(&msg->item_payloads[i]);
-        free(msg->item_payloads);
-        msg->item_payloads = NULL;
+        msg->item_payloads = NULL; /* freed with the envelope */
     }
     p2c2r__envelope_free(&msg->env);
     zmq_msg_close(&msg->payload);

@@ -80,7 +80,10 @@ typedef struct p2c2r_envelope_msg {
     p2c2r_curve_key user_id;              /* routed: the sender's CURVE public key, as the
                                              ZAP handler named it (User-Id); "" without */
     zmq_msg_t *item_payloads;             /* a batch: the payload of each env->items entry
-                                             (malloc'd), else NULL */
+                                             (in the envelope's arena), else NULL */
+    bool payloads_owned;                  /* item_payloads are copies out of the Envelope
+                                             (inline), so p2c2r__payload_own() would copy
+                                             them for nothing */
 } p2c2r_envelope_msg;
 
 /* Receive one whole message from sock (routed: it is a ROUTER). flags as for zmq_msg_recv

@@ -67,6 +67,8 @@ static bool on_client(coordinator *c)
     /* A SUBMIT sent again after a reconnect is recognised before the answers that waited
      * are delivered: delivered, its task would be gone and would run a second time. */
     if (event == COORD_CLIENT_SUBMIT && !msg.env->n_items) {
+        if (msg.has_payload)
+            p2c2r__payload_own(&msg.payload); /* it may wait in the queue for long */
         coord_tasks_admit(c->tasks, client, msg.env, msg.has_payload ? &msg.payload : NULL,
                           COORD_LINK_ANY);
     } else if (event == COORD_CLIENT_SUBMIT) {
@@ -74,6 +76,8 @@ static bool on_client(coordinator *c)
         for (size_t i = 0; i < msg.env->n_items; i++) {
             p2c2r_envelope task;
             p2c2r__envelope_item_view(msg.env, i, &task);
+            if (!msg.payloads_owned)
+                p2c2r__payload_own(&msg.item_payloads[i]);
             coord_tasks_admit(c->tasks, client, &task, &msg.item_payloads[i], group);
         }
     }

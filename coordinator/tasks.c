@@ -398,10 +398,8 @@ void coord_tasks_admit(coord_tasks *tasks, coord_client *client, const p2c2r_env
     task->qitem.deadline_us = now + env->deadline_us; /* bounded by task_validate() */
     task->qitem.seq = ++tasks->next_seq;
     zmq_msg_init(&task->payload);
-    if (payload) {
+    if (payload)
         zmq_msg_move(&task->payload, payload);
-        p2c2r__payload_own(&task->payload); /* it may wait in the queue for long */
-    }
     task->payload_size = size;
     task->has_payload = payload != NULL;
     coord_params_keep(&task->params, input.kind, env);

@@ -74,8 +74,9 @@ void coord_tasks_destroy(coord_tasks **tasks);
 /* Admit one task from client (coord_clients_recv()): a SUBMIT sent alone, or one item of
  * a batch seen as one (p2c2r__envelope_item_view()). Checks it (p2c2r__task_validate()
  * and the coordinator's bounds); refusals are answered to the client here. Takes the
- * payload (may be NULL) when the task is admitted. A task whose result is in the cache is
- * answered from there at once. together: COORD_LINK_ANY, or a group from
+ * payload (may be NULL) when the task is admitted, as it is: the caller makes it own its
+ * bytes (p2c2r__payload_own()) where it may be a slice of a receive buffer. A task whose result is
+ * in the cache is answered from there at once. together: COORD_LINK_ANY, or a group from
  * coord_tasks_group() that the tasks of one SUBMIT batch share: they go to a peer as one
  * ASSIGN where they go to the same one, whatever their bytes. */
 void coord_tasks_admit(coord_tasks *tasks, coord_client *client, const p2c2r_envelope *env,
