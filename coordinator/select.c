@@ -172,6 +172,13 @@ void coord_select_update(coord_select *sel, coord_peer *peer, uint32_t room, uin
     if (!pl->joined)
         return;
     proven = usable && proven;
+    allowance = usable ? allowance : 0;
+    bool want = usable && room > 0;
+    /* Most updates (a task assigned or answered while slots stay free) change nothing
+     * here: the peer's first set stands for all of them. */
+    if (pl->usable == usable && pl->proven == proven && pl->allowance == allowance &&
+        (pl->n == 0 || (pl->pos[0] != SELECT_ABSENT) == want))
+        return;
     for (uint8_t k = 0; k < pl->n; k++) {
         sel_set *s = &sel->sets[pl->set[k]];
         if (pl->usable) {
@@ -184,7 +191,7 @@ void coord_select_update(coord_select *sel, coord_peer *peer, uint32_t room, uin
             s->proven += proven;
             s->capacity += allowance;
         }
-        bool in = pl->pos[k] != SELECT_ABSENT, want = usable && room > 0;
+        bool in = pl->pos[k] != SELECT_ABSENT;
         if (in && !want)
             avail_remove(s, pl->set[k], &pl->pos[k]);
         else if (!in && want && avail_add(s, peer, &pl->pos[k]) != P2C2R_OK)
@@ -192,7 +199,7 @@ void coord_select_update(coord_select *sel, coord_peer *peer, uint32_t room, uin
     }
     pl->usable = usable;
     pl->proven = proven;
-    pl->allowance = usable ? allowance : 0;
+    pl->allowance = allowance;
 }
 
 /* ---- score -------------------------------------------------------------------------- */
