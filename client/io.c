@@ -41,24 +41,25 @@ struct sdk_io {
     int start_rc;               /* the thread's set-up result */
     bool start_done;            /* start_rc is set */
     /* owned by the thread */
-    void *dealer;            /* to the coordinator */
-    void *monitor;           /* the DEALER's connection events */
-    zhashx_t *jobs;          /* id -> sdk_job, every job not yet freed */
-    p2c2r_jpeg *jpeg;        /* reads JPEG headers for class keys */
-    uint64_t instance;       /* the coordinator's instance last heard (0: none yet) */
-    bool coordinator_inline; /* its last message said it reads inline payloads */
-    uint64_t last_heard;     /* when it last said anything */
-    uint64_t next_beat;      /* when to send the next heartbeat */
-    uint64_t next_timer;     /* earliest time a timer pass has work (UINT64_MAX: none) */
-    bool connected;          /* a connection to the coordinator is up */
-    bool was_connected;      /* one was up before: a new one is a reconnect */
-    bool refused;            /* the last handshake failed: the coordinator refused our key, or
-                                we have the wrong key for it (CURVE) */
-    uint64_t started_us;     /* when the thread started */
-    uint64_t retry_us;       /* when to try again sending jobs a connected DEALER refused
-                                (its queue full, or the connection not yet attached); 0:
-                                none */
-    uint32_t at_local;       /* jobs the fallback holds */
+    void *dealer;             /* to the coordinator */
+    void *monitor;            /* the DEALER's connection events */
+    zhashx_t *jobs;           /* id -> sdk_job, every job not yet freed */
+    p2c2r_jpeg *jpeg;         /* reads JPEG headers for class keys */
+    uint64_t instance;        /* the coordinator's instance last heard (0: none yet) */
+    bool coordinator_inline;  /* its last message said it reads inline payloads */
+    bool coordinator_columns; /* and batches in columns */
+    uint64_t last_heard;      /* when it last said anything */
+    uint64_t next_beat;       /* when to send the next heartbeat */
+    uint64_t next_timer;      /* earliest time a timer pass has work (UINT64_MAX: none) */
+    bool connected;           /* a connection to the coordinator is up */
+    bool was_connected;       /* one was up before: a new one is a reconnect */
+    bool refused;             /* the last handshake failed: the coordinator refused our key, or
+                                 we have the wrong key for it (CURVE) */
+    uint64_t started_us;      /* when the thread started */
+    uint64_t retry_us;        /* when to try again sending jobs a connected DEALER refused
+                                 (its queue full, or the connection not yet attached); 0:
+                                 none */
+    uint32_t at_local;        /* jobs the fallback holds */
 };
 
 static const char *const why_text[] = {
@@ -224,7 +225,8 @@ static void flush(sdk_io *io, uint64_t now)
     size_t n = sdk_outbox_jobs(io->outbox, &jobs);
     if (!n)
         return;
-    int rc = sdk_outbox_send(io->outbox, dealer_of(io), io->coordinator_inline);
+    int rc =
+        sdk_outbox_send(io->outbox, dealer_of(io), io->coordinator_inline, io->coordinator_columns);
     for (size_t i = 0; i < n; i++)
         after_send(io, jobs[i], rc, now);
 }
@@ -356,6 +358,7 @@ static void on_answer(sdk_io *io)
     const p2c2r_envelope *env = msg.env;
     heard(io, env->instance);
     io->coordinator_inline = env->inline_payloads;
+    io->coordinator_columns = env->reads_columns;
     if (env->type == P2C2R__WIRE__MSG_TYPE__HEARTBEAT)
         goto done;
     if (env->type == P2C2R__WIRE__MSG_TYPE__RESULT && env->n_items) {
@@ -398,6 +401,7 @@ static void on_monitor(sdk_io *io)
     if (event == ZMQ_EVENT_DISCONNECTED) {
         io->connected = false;
         io->coordinator_inline = false; /* the next one says again whether it reads them */
+        io->coordinator_columns = false;
         /* Frames in flight in the connection are lost unless it comes back at once; the
          * fallback does not wait to find out. */
         if (io->local) {

@@ -110,12 +110,13 @@ size_t sdk_outbox_jobs(sdk_outbox *box, sdk_job ***jobs)
     return box->n;
 }
 
-int sdk_outbox_send(sdk_outbox *box, void *sock, bool inline_ok)
+int sdk_outbox_send(sdk_outbox *box, void *sock, bool inline_ok, bool columns_ok)
 {
     if (box->n == 0)
         return P2C2R_OK;
     box->n = 0;
     box->batch.inline_ok = inline_ok;
+    box->batch.columns_ok = columns_ok;
     /* A DEALER with ZMQ_IMMEDIATE and no connection up, or a full queue: P2C2R_E_BUSY. */
     return p2c2r__batch_send(&box->batch, sock, NULL, 0, ZMQ_DONTWAIT);
 }

@@ -45,10 +45,11 @@ int sdk_outbox_add(sdk_outbox *box, sdk_job *job, uint64_t now, uint64_t sender)
  * as it is through a send, until the next sdk_outbox_add(). */
 size_t sdk_outbox_jobs(sdk_outbox *box, sdk_job ***jobs);
 /* Send what the box holds on sock as one message and empty it; small payloads go inside
- * the Envelope when inline_ok (the coordinator said it reads them). P2C2R_OK;
+ * the Envelope when inline_ok (the coordinator said it reads them), in columns when
+ * columns_ok too. P2C2R_OK;
  * P2C2R_E_BUSY when no connection is up or its queue is full; P2C2R_E_NOMEM or
  * P2C2R_E_IO. Nothing was sent unless P2C2R_OK. */
-int sdk_outbox_send(sdk_outbox *box, void *sock, bool inline_ok);
+int sdk_outbox_send(sdk_outbox *box, void *sock, bool inline_ok, bool columns_ok);
 
 /* The result one answer (a RESULT or ERROR envelope, or one item of a RESULT batch seen
  * through p2c2r__envelope_item_view()) carries; a RESULT's payload is moved in from

@@ -15,7 +15,9 @@ void p2c2r__envelope_init(p2c2r_envelope *env, P2c2r__Wire__MsgType type)
     *env = empty;
     env->version = P2C2R_PROTOCOL_VERSION;
     env->type = type;
-    env->inline_payloads = true; /* p2c2r__envelope_recv() reads them, whoever calls it */
+    /* p2c2r__envelope_recv() reads both, whoever calls it. */
+    env->inline_payloads = true;
+    env->reads_columns = true;
 }
 
 /* Whether m or a message inside it holds an unknown field numbered 0. No field can have
@@ -131,9 +133,92 @@ static arena_block *arena_of(p2c2r_envelope *env)
     return (arena_block *)((char *)env - offsetof(arena_block, data));
 }
 
-int p2c2r__envelope_decode(const void *data, size_t size, p2c2r_envelope **env)
+/* Whether a column has no entries or one per task. */
+#define COLUMN_FITS(c, field, n) ((c)->n_##field == 0 || (c)->n_##field == (n))
+
+/* A batch that came in columns, made into the items it stands for (in e's arena): readers
+ * see one form, and encoding it again gives items. P2C2R_E_PROTOCOL when the columns do
+ * not describe 1..P2C2R_BATCH_MAX tasks or come with items. */
+static int expand_columns(p2c2r_envelope *e)
+{
+    const P2c2r__Wire__BatchColumns *c = e->columns;
+    size_t n = c->n_task_id;
+    if (e->n_items || n == 0 || n > P2C2R_BATCH_MAX || !COLUMN_FITS(c, deadline_us, n) ||
+        !COLUMN_FITS(c, status, n) || !COLUMN_FITS(c, payload_size, n) ||
+        !COLUMN_FITS(c, queue_us, n) || !COLUMN_FITS(c, peer_us, n) ||
+        !COLUMN_FITS(c, decode_us, n) || !COLUMN_FITS(c, compute_us, n) ||
+        !COLUMN_FITS(c, encode_us, n) || !COLUMN_FITS(c, cache_hit, n) ||
+        !COLUMN_FITS(c, copy_in_us, n) || !COLUMN_FITS(c, copy_out_us, n) ||
+        !COLUMN_FITS(c, tables_us, n) || !COLUMN_FITS(c, runtime, n) ||
+        !COLUMN_FITS(c, framed, n) || !COLUMN_FITS(c, frame_codec, n) ||
+        !COLUMN_FITS(c, frame_pixel_format, n) || !COLUMN_FITS(c, frame_width, n) ||
+        !COLUMN_FITS(c, frame_height, n) || !COLUMN_FITS(c, timed, n))
+        return P2C2R_E_PROTOCOL;
+    uint64_t total = 0;
+    for (size_t k = 0; k < c->n_payload_size; k++)
+        total += c->payload_size[k];
+    if (total != c->payloads.len)
+        return P2C2R_E_PROTOCOL;
+    arena_block *arena = arena_of(e);
+    P2c2r__Wire__BatchItem *items = arena_alloc(arena, n * sizeof *items);
+    P2c2r__Wire__BatchItem **ptrs = arena_alloc(arena, n * sizeof *ptrs);
+    P2c2r__Wire__Timing *timings = c->n_timed ? arena_alloc(arena, n * sizeof *timings) : NULL;
+    P2c2r__Wire__Frame *frames = c->n_framed ? arena_alloc(arena, n * sizeof *frames) : NULL;
+    if (!items || !ptrs || (c->n_timed && !timings) || (c->n_framed && !frames))
+        return P2C2R_E_NOMEM;
+    static const P2c2r__Wire__BatchItem empty_item = P2C2R__WIRE__BATCH_ITEM__INIT;
+    static const P2c2r__Wire__Timing empty_timing = P2C2R__WIRE__TIMING__INIT;
+    static const P2c2r__Wire__Frame empty_frame = P2C2R__WIRE__FRAME__INIT;
+#define COLUMN(field, k) (c->n_##field ? c->field[k] : 0)
+    size_t at = 0;
+    for (size_t k = 0; k < n; k++) {
+        P2c2r__Wire__BatchItem *item = &items[k];
+        *item = empty_item;
+        item->task_id = c->task_id[k];
+        item->deadline_us = COLUMN(deadline_us, k);
+        item->status = COLUMN(status, k);
+        item->detail = (char *)"";
+        size_t size = COLUMN(payload_size, k);
+        item->payload = (ProtobufCBinaryData){size, size ? c->payloads.data + at : NULL};
+        at += size;
+        if (COLUMN(timed, k)) {
+            P2c2r__Wire__Timing *t = &timings[k];
+            *t = empty_timing;
+            t->queue_us = COLUMN(queue_us, k);
+            t->peer_us = COLUMN(peer_us, k);
+            t->decode_us = COLUMN(decode_us, k);
+            t->compute_us = COLUMN(compute_us, k);
+            t->encode_us = COLUMN(encode_us, k);
+            t->cache_hit = COLUMN(cache_hit, k);
+            t->copy_in_us = COLUMN(copy_in_us, k);
+            t->copy_out_us = COLUMN(copy_out_us, k);
+            t->tables_us = COLUMN(tables_us, k);
+            t->runtime = COLUMN(runtime, k);
+            item->timing = t;
+        }
+        if (COLUMN(framed, k)) {
+            P2c2r__Wire__Frame *f = &frames[k];
+            *f = empty_frame;
+            f->codec = COLUMN(frame_codec, k);
+            f->pixel_format = COLUMN(frame_pixel_format, k);
+            f->width = COLUMN(frame_width, k);
+            f->height = COLUMN(frame_height, k);
+            item->frame = f;
+        }
+        ptrs[k] = item;
+    }
+#undef COLUMN
+    e->items = ptrs;
+    e->n_items = n;
+    e->columns = NULL; /* stays in the arena, unread */
+    return P2C2R_OK;
+}
+
+/* p2c2r__envelope_decode(), saying whether the batch came in columns. */
+static int decode(const void *data, size_t size, p2c2r_envelope **env, bool *columns)
 {
     *env = NULL;
+    *columns = false;
     if (size > P2C2R_ENVELOPE_MAX_BYTES)
         return P2C2R_E_TOOBIG;
     /* An empty frame parses as an all-default Envelope; refuse it as the empty message
@@ -160,6 +245,14 @@ int p2c2r__envelope_decode(const void *data, size_t size, p2c2r_envelope **env)
         p2c2r__envelope_free(&e);
         return P2C2R_E_VERSION;
     }
+    if (e->columns) {
+        *columns = true;
+        int rc = expand_columns(e);
+        if (rc != P2C2R_OK) {
+            p2c2r__envelope_free(&e);
+            return rc;
+        }
+    }
     bool batchable = e->type == P2C2R__WIRE__MSG_TYPE__SUBMIT ||
                      e->type == P2C2R__WIRE__MSG_TYPE__ASSIGN ||
                      e->type == P2C2R__WIRE__MSG_TYPE__RESULT;
@@ -170,6 +263,12 @@ int p2c2r__envelope_decode(const void *data, size_t size, p2c2r_envelope **env)
     }
     *env = e;
     return P2C2R_OK;
+}
+
+int p2c2r__envelope_decode(const void *data, size_t size, p2c2r_envelope **env)
+{
+    bool columns;
+    return decode(data, size, env, &columns);
 }
 
 void p2c2r__envelope_free(p2c2r_envelope **env)
@@ -276,6 +375,7 @@ int p2c2r__envelope_recv(void *sock, bool routed, int flags, p2c2r_envelope_msg 
     msg->has_payload = false;
     msg->item_payloads = NULL;
     msg->payloads_owned = false;
+    msg->columns = false;
     msg->user_id[0] = '\0';
     zmq_msg_init(&msg->payload);
 
@@ -306,7 +406,7 @@ int p2c2r__envelope_recv(void *sock, bool routed, int flags, p2c2r_envelope_msg 
         if (user)
             snprintf(msg->user_id, sizeof msg->user_id, "%s", user);
     }
-    rc = p2c2r__envelope_decode(zmq_msg_data(&part), zmq_msg_size(&part), &msg->env);
+    rc = decode(zmq_msg_data(&part), zmq_msg_size(&part), &msg->env, &msg->columns);
     if (rc == P2C2R_OK && msg->env->n_items) {
         rc = recv_items(sock, msg, &part);
         if (rc == P2C2R_OK || rc == P2C2R_E_IO)
@@ -471,6 +571,7 @@ void p2c2r__batch_init(p2c2r_batch *batch, P2c2r__Wire__MsgType type)
     batch->n = 0;
     batch->bytes = 0;
     batch->inline_ok = false;
+    batch->columns_ok = false;
 }
 
 void p2c2r__batch_add(p2c2r_batch *batch, uint64_t task_id, uint64_t deadline_us, int status,
@@ -524,6 +625,105 @@ void p2c2r__batch_clear(p2c2r_batch *batch)
     batch->bytes = 0;
 }
 
+/* The batch's columns while it is encoded (see BatchColumns in proto/p2c2r.proto). */
+typedef struct columns {
+    P2c2r__Wire__BatchColumns msg;
+    uint64_t task_id[P2C2R_BATCH_MAX], deadline_us[P2C2R_BATCH_MAX];
+    int32_t status[P2C2R_BATCH_MAX];
+    uint32_t payload_size[P2C2R_BATCH_MAX];
+    uint64_t queue_us[P2C2R_BATCH_MAX], peer_us[P2C2R_BATCH_MAX], decode_us[P2C2R_BATCH_MAX],
+        compute_us[P2C2R_BATCH_MAX], encode_us[P2C2R_BATCH_MAX], copy_in_us[P2C2R_BATCH_MAX],
+        copy_out_us[P2C2R_BATCH_MAX], tables_us[P2C2R_BATCH_MAX];
+    protobuf_c_boolean cache_hit[P2C2R_BATCH_MAX], timed[P2C2R_BATCH_MAX], framed[P2C2R_BATCH_MAX];
+    P2c2r__Wire__Runtime runtime[P2C2R_BATCH_MAX];
+    P2c2r__Wire__Codec frame_codec[P2C2R_BATCH_MAX];
+    P2c2r__Wire__PixelFormat frame_pixel_format[P2C2R_BATCH_MAX];
+    uint32_t frame_width[P2C2R_BATCH_MAX], frame_height[P2C2R_BATCH_MAX];
+    uint8_t payloads[P2C2R_INLINE_MAX_BYTES];
+} columns;
+
+/* Column field of batch item k: its value, and the column is sent when any is not 0. */
+#define SET_COLUMN(col, field, k, value)                                                           \
+    do {                                                                                           \
+        (col)->field[k] = (value);                                                                 \
+        if ((col)->field[k])                                                                       \
+            (col)->msg.n_##field = n;                                                              \
+    } while (0)
+
+/* Encode the batch in columns into *head: P2C2R_OK, or an error (P2C2R_E_INVAL when an
+ * item has a detail, which columns do not carry) with *head not initialised. The payloads must fit
+ * inline (batch->bytes <= P2C2R_INLINE_MAX_BYTES). */
+static int encode_columns(p2c2r_batch *batch, zmq_msg_t *head)
+{
+    static const P2c2r__Wire__BatchColumns empty = P2C2R__WIRE__BATCH_COLUMNS__INIT;
+    columns col;
+    col.msg = empty;
+    size_t n = batch->n, at = 0;
+    for (size_t k = 0; k < n; k++) {
+        const P2c2r__Wire__BatchItem *item = &batch->items[k];
+        if (item->detail[0])
+            return P2C2R_E_INVAL;
+        col.task_id[k] = item->task_id;
+        SET_COLUMN(&col, deadline_us, k, item->deadline_us);
+        SET_COLUMN(&col, status, k, item->status);
+        size_t size = zmq_msg_size(&batch->payloads[k]);
+        SET_COLUMN(&col, payload_size, k, (uint32_t)size);
+        if (size)
+            memcpy(col.payloads + at, zmq_msg_data(&batch->payloads[k]), size);
+        at += size;
+        static const P2c2r__Wire__Timing none = P2C2R__WIRE__TIMING__INIT;
+        const P2c2r__Wire__Timing *t = item->timing ? item->timing : &none;
+        SET_COLUMN(&col, timed, k, item->timing != NULL);
+        SET_COLUMN(&col, queue_us, k, t->queue_us);
+        SET_COLUMN(&col, peer_us, k, t->peer_us);
+        SET_COLUMN(&col, decode_us, k, t->decode_us);
+        SET_COLUMN(&col, compute_us, k, t->compute_us);
+        SET_COLUMN(&col, encode_us, k, t->encode_us);
+        SET_COLUMN(&col, cache_hit, k, t->cache_hit);
+        SET_COLUMN(&col, copy_in_us, k, t->copy_in_us);
+        SET_COLUMN(&col, copy_out_us, k, t->copy_out_us);
+        SET_COLUMN(&col, tables_us, k, t->tables_us);
+        SET_COLUMN(&col, runtime, k, t->runtime);
+        static const P2c2r__Wire__Frame no_frame = P2C2R__WIRE__FRAME__INIT;
+        const P2c2r__Wire__Frame *f = item->frame ? item->frame : &no_frame;
+        SET_COLUMN(&col, framed, k, item->frame != NULL);
+        SET_COLUMN(&col, frame_codec, k, f->codec);
+        SET_COLUMN(&col, frame_pixel_format, k, f->pixel_format);
+        SET_COLUMN(&col, frame_width, k, f->width);
+        SET_COLUMN(&col, frame_height, k, f->height);
+    }
+    col.msg.n_task_id = n;
+    col.msg.task_id = col.task_id;
+    col.msg.deadline_us = col.deadline_us;
+    col.msg.status = col.status;
+    col.msg.payload_size = col.payload_size;
+    col.msg.payloads = (ProtobufCBinaryData){at, col.payloads};
+    col.msg.queue_us = col.queue_us;
+    col.msg.peer_us = col.peer_us;
+    col.msg.decode_us = col.decode_us;
+    col.msg.compute_us = col.compute_us;
+    col.msg.encode_us = col.encode_us;
+    col.msg.cache_hit = col.cache_hit;
+    col.msg.copy_in_us = col.copy_in_us;
+    col.msg.copy_out_us = col.copy_out_us;
+    col.msg.tables_us = col.tables_us;
+    col.msg.runtime = col.runtime;
+    col.msg.timed = col.timed;
+    col.msg.framed = col.framed;
+    col.msg.frame_codec = col.frame_codec;
+    col.msg.frame_pixel_format = col.frame_pixel_format;
+    col.msg.frame_width = col.frame_width;
+    col.msg.frame_height = col.frame_height;
+    batch->env.n_items = 0;
+    batch->env.items = NULL;
+    batch->env.columns = &col.msg;
+    int rc = p2c2r__envelope_encode(&batch->env, head);
+    batch->env.columns = NULL;
+    if (rc != P2C2R_OK)
+        zmq_msg_close(head);
+    return rc;
+}
+
 int p2c2r__batch_send(p2c2r_batch *batch, void *sock, const void *route, size_t route_len,
                       int flags)
 {
@@ -540,15 +740,18 @@ int p2c2r__batch_send(p2c2r_batch *batch, void *sock, const void *route, size_t 
         p2c2r__batch_clear(batch);
         return rc;
     }
+    zmq_msg_t head;
+    int rc;
+    bool inline_items = batch->inline_ok && batch->bytes <= P2C2R_INLINE_MAX_BYTES;
+    if (inline_items && batch->columns_ok && encode_columns(batch, &head) == P2C2R_OK)
+        goto send_head;
     batch->env.n_items = batch->n;
     batch->env.items = batch->item_ptrs;
-    bool inline_items = batch->inline_ok && batch->bytes <= P2C2R_INLINE_MAX_BYTES;
     for (size_t i = 0; inline_items && i < batch->n; i++) {
         batch->items[i].payload.data = zmq_msg_data(&batch->payloads[i]);
         batch->items[i].payload.len = zmq_msg_size(&batch->payloads[i]);
     }
-    zmq_msg_t head;
-    int rc = p2c2r__envelope_encode(&batch->env, &head);
+    rc = p2c2r__envelope_encode(&batch->env, &head);
     if (rc == P2C2R_E_TOOBIG && inline_items) {
         /* Long error details left no room for the payloads: they go as frames. */
         inline_items = false;
@@ -558,6 +761,7 @@ int p2c2r__batch_send(p2c2r_batch *batch, void *sock, const void *route, size_t 
     }
     if (rc != P2C2R_OK)
         goto fail;
+send_head:
     /* With ZMQ_ROUTER_MANDATORY an unroutable first frame fails here, before any other
      * frame is queued. */
     if (route_len > 0 && zmq_send(sock, route, route_len, flags | ZMQ_SNDMORE) < 0) {

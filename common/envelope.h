@@ -56,9 +56,11 @@ typedef P2c2r__Wire__Envelope p2c2r_envelope;
  * that its sender reads batches with inline payloads (Envelope.inline_payloads). */
 void p2c2r__envelope_init(p2c2r_envelope *env, P2c2r__Wire__MsgType type);
 
-/* Decode one Envelope frame into a new envelope (free with p2c2r__envelope_free()).
- * P2C2R_E_TOOBIG for an oversized frame, P2C2R_E_PROTOCOL for bytes that do not parse or
- * an unknown message type, P2C2R_E_VERSION for another protocol version. */
+/* Decode one Envelope frame into a new envelope (free with p2c2r__envelope_free()). A
+ * batch in columns comes out as the items it stands for, Envelope.columns unset.
+ * P2C2R_E_TOOBIG for an oversized frame, P2C2R_E_PROTOCOL for bytes that do not parse, an
+ * unknown message type or a batch that is not one, P2C2R_E_VERSION for another protocol
+ * version. */
 int p2c2r__envelope_decode(const void *data, size_t size, p2c2r_envelope **env);
 /* Accepts NULL; sets *env to NULL. */
 void p2c2r__envelope_free(p2c2r_envelope **env);
@@ -84,6 +86,8 @@ typedef struct p2c2r_envelope_msg {
     bool payloads_owned;                  /* item_payloads are copies out of the Envelope
                                              (inline), so p2c2r__payload_own() would copy
                                              them for nothing */
+    bool columns;                         /* the batch came in columns (BatchColumns); env
+                                             holds it as items all the same */
 } p2c2r_envelope_msg;
 
 /* Receive one whole message from sock (routed: it is a ROUTER). flags as for zmq_msg_recv
@@ -143,7 +147,8 @@ typedef struct p2c2r_batch {
     zmq_msg_t payloads[P2C2R_BATCH_MAX];                /* item payloads, owned */
     size_t n;                                           /* items so far */
     size_t bytes;                                       /* their payloads' bytes */
-    bool inline_ok; /* its receiver reads inline payloads: set by the caller (init clears) */
+    bool inline_ok;  /* its receiver reads inline payloads: set by the caller (init clears) */
+    bool columns_ok; /* its receiver reads batches in columns: set by the caller, the same */
 } p2c2r_batch;
 
 void p2c2r__batch_init(p2c2r_batch *batch, P2c2r__Wire__MsgType type);
@@ -154,7 +159,8 @@ void p2c2r__batch_add(p2c2r_batch *batch, uint64_t task_id, uint64_t deadline_us
                       const char *detail, const P2c2r__Wire__Frame *frame,
                       const P2c2r__Wire__Timing *timing, zmq_msg_t *payload);
 /* Send the batch as [route][Envelope][payload 1]...[payload N], as [route][Envelope] with
- * the payloads inline when inline_ok and they come to P2C2R_INLINE_MAX_BYTES or fewer, or,
+ * the payloads inline when inline_ok and they come to P2C2R_INLINE_MAX_BYTES or fewer (in
+ * columns when columns_ok too and no item has an error detail), or,
  * when it holds one task, as that task's plain message; empty it (payloads pass to
  * ZeroMQ, or are closed). Errors as p2c2r__envelope_send(). Sending an empty batch does
  * nothing. */

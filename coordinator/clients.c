@@ -263,6 +263,7 @@ coord_client_event coord_clients_recv(coord_clients *clients, p2c2r_envelope_msg
     }
     from->batches = env->batches;
     from->inline_payloads = env->inline_payloads;
+    from->reads_columns = env->reads_columns;
     if (env->type == P2C2R__WIRE__MSG_TYPE__HEARTBEAT) {
         /* Answered after whatever the client's outbox holds, as a barrier would be. */
         if (clients->outbox_client == from)
@@ -331,6 +332,7 @@ static int to_outbox(coord_clients *clients, coord_client *client, const p2c2r_e
         p2c2r__batch_init(box, P2C2R__WIRE__MSG_TYPE__RESULT);
         box->env.instance = clients->config.instance;
         box->inline_ok = client->inline_payloads;
+        box->columns_ok = client->reads_columns;
         clients->outbox_client = client;
         atomic_fetch_add(&client->refs, 1);
     }

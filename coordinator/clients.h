@@ -45,6 +45,7 @@ typedef struct coord_client {
     bool batches;                         /* it takes RESULT batches (its last SUBMIT or
                                              HEARTBEAT said so) */
     bool inline_payloads;                 /* it reads them with inline payloads (as well) */
+    bool reads_columns;                   /* and in columns */
     uint64_t held_bytes;                  /* inputs and parked answers of its tasks */
     _Atomic uint64_t sending_bytes;       /* results given to ZeroMQ, not yet written out */
     _Atomic uint32_t refs;                /* the table's, plus one per result ZeroMQ holds */

@@ -109,6 +109,7 @@ static coord_peer *on_hello(coord_link *link, p2c2r_envelope_msg *msg, coord_pee
     }
     uint64_t now = p2c2r__now_us();
     peer->last_seen_us = now;
+    peer->reads_columns = msg->env->reads_columns;
     if (coord_peers_set_info(link->peers, peer, info, now))
         log_limited(P2C2R_LOG_WARN, "peer %s offers task kinds this coordinator does not know",
                     peer->name);
@@ -225,6 +226,7 @@ int coord_link_assign(coord_link *link, coord_peer *peer, p2c2r_envelope *env,
             p2c2r__batch_init(box, P2C2R__WIRE__MSG_TYPE__ASSIGN);
             box->env.instance = env->instance;
             box->inline_ok = peer->inline_payloads;
+            box->columns_ok = peer->reads_columns;
             box->env.kind = env->kind;
             box->env.priority = env->priority;
             if (env->upscale) {

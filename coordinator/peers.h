@@ -79,6 +79,7 @@ typedef struct coord_peer {
     uint32_t slots;                         /* tasks it says it runs at once */
     bool batches;                           /* it takes ASSIGN batches and CANCEL */
     bool inline_payloads;                   /* it reads them with inline payloads */
+    bool reads_columns;                     /* and in columns (its hello's Envelope said) */
     uint32_t cpu_cores;                     /* its CPU cores */
     char simd[16];                          /* its CPU kernels' instruction set */
     uint32_t ndevices;                      /* its GPUs */

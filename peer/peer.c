@@ -60,6 +60,7 @@ struct peer {
     uint64_t next_beat_us;     /* when to send the next heartbeat (or hello) */
     uint64_t instance;         /* the coordinator we last heard from (0: none yet) */
     bool coordinator_inline;   /* its last message said it reads inline payloads */
+    bool coordinator_columns;  /* and batches in columns */
     bool registered;           /* that coordinator knows us */
     uint64_t last_assigned;    /* highest ASSIGN id received from that instance */
     uint64_t hello_sent_us;    /* when the last PEER_HELLO went out */
@@ -363,6 +364,7 @@ static void on_assign(peer *p, p2c2r_envelope_msg *msg)
     p2c2r__batch_init(batch, P2C2R__WIRE__MSG_TYPE__RESULT);
     batch->env.instance = msg->env->instance;
     batch->inline_ok = p->coordinator_inline;
+    batch->columns_ok = p->coordinator_columns;
     for (size_t i = 0; i < msg->env->n_items; i++) {
         p2c2r_envelope item, *view = &item;
         p2c2r__envelope_item_view(msg->env, i, &item);
@@ -395,6 +397,7 @@ static bool on_coordinator(peer *p)
     }
     note_instance(p, msg.env->instance);
     p->coordinator_inline = msg.env->inline_payloads;
+    p->coordinator_columns = msg.env->reads_columns;
     switch (msg.env->type) {
     case P2C2R__WIRE__MSG_TYPE__ASSIGN:
         on_assign(p, &msg);

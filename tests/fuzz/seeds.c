@@ -3,8 +3,9 @@
  *
  *   fuzz_seeds OUTDIR STAMP
  *
- * OUTDIR/envelope/  one packed Envelope of each message type as the SDK, the coordinator
- *                   and peers send them (also the seeds of task_fuzz);
+ * OUTDIR/envelope/  one packed Envelope of each message type (and a batch in columns) as
+ *                   the SDK, the coordinator and peers send them (also the seeds of
+ *                   task_fuzz);
  * OUTDIR/jpeg/      small JPEGs of every layout the decoders handle, and one they refuse
  *                   (CMYK); the test photographs of tests/data are seeds beside them;
  * OUTDIR/zstd/      frames as a client sends them, and frames the bounded decompress must
@@ -145,6 +146,33 @@ static void envelopes(void)
     env.detail = "raw input needs a supported pixel format and a size within limits";
     env.timing = &timing;
     write_envelope("error", &env);
+
+    /* A RESULT batch of three in columns: a result with timing and a frame, an error, a
+     * result with an empty payload. */
+    uint64_t ids[] = {11, 12, 13}, peer_us[] = {900, 0, 40};
+    int32_t statuses[] = {0, P2C2R_E_DEADLINE, 0};
+    uint32_t sizes[] = {5, 0, 0}, widths[] = {64, 0, 0}, heights[] = {48, 0, 0};
+    protobuf_c_boolean timed[] = {1, 0, 1}, framed[] = {1, 0, 0};
+    P2c2r__Wire__Runtime runtimes[] = {P2C2R__WIRE__RUNTIME__RUNTIME_CUDA, 0,
+                                       P2C2R__WIRE__RUNTIME__RUNTIME_CPU};
+    P2c2r__Wire__BatchColumns columns = P2C2R__WIRE__BATCH_COLUMNS__INIT;
+    columns.n_task_id = columns.n_status = columns.n_payload_size = columns.n_peer_us = 3;
+    columns.n_runtime = columns.n_timed = columns.n_framed = 3;
+    columns.n_frame_width = columns.n_frame_height = 3;
+    columns.task_id = ids;
+    columns.status = statuses;
+    columns.payload_size = sizes;
+    columns.payloads = (ProtobufCBinaryData){5, (uint8_t *)"12345"};
+    columns.peer_us = peer_us;
+    columns.runtime = runtimes;
+    columns.timed = timed;
+    columns.framed = framed;
+    columns.frame_width = widths;
+    columns.frame_height = heights;
+    p2c2r__envelope_init(&env, P2C2R__WIRE__MSG_TYPE__RESULT);
+    env.instance = 0xfeedfacecafebeefull;
+    env.columns = &columns;
+    write_envelope("result_columns", &env);
 
     char *kinds[] = {"upscale", "noop", "sleep"};
     char *resident[] = {"lanczos yuv420p 960x540 x2", "quality gray8 317x199 x3"};

@@ -2,15 +2,16 @@
  *
  * 1. The SDK against a coordinator played by hand (a ROUTER): p2c2r_submit_batch() of 32
  *    noop tasks arrives as ONE SUBMIT message with 32 items and 32 payload frames (with
- *    the payloads inline once the coordinator has said it reads them); tasks of
+ *    the payloads inline, in columns, once the coordinator has said it reads them); tasks of
  *    another kind in the same call go in a message of their own, in order; a RESULT batch
  *    that mixes results and an error gives every task its own result, once, and a repeated
  *    answer is dropped. Bad batches are refused whole, and nothing reaches the wire.
  * 2. The real coordinator with a peer played by hand that says it takes batches: the 32
  *    tasks reach it as ASSIGN batches (fewer messages than tasks), and its one RESULT
  *    batch answers them all. Their payloads come as frames, or inline in the Envelope when
- *    the peer's hello says it reads them (PeerInfo.inline_payloads); the peer answers
- *    inline as the coordinator says it reads them (Envelope.inline_payloads).
+ *    the peer's hello says it reads them (PeerInfo.inline_payloads), in columns when it
+ *    says it reads those too (Envelope.reads_columns); the peer answers the same way as
+ *    the coordinator says it reads them.
  * 3. What shares a message: tasks submitted one by one only while small, a batch's whatever
  *    their size.
  * 4. The real coordinator and two real peers: one batch of real JPEG upscales and noop
@@ -164,7 +165,7 @@ static void sdk_side(void *ctx)
         CHECK(env->batches && env->inline_payloads);
         CHECK(strcmp(env->kind, "noop") == 0);
         /* The coordinator has not said it reads inline payloads: one frame each. */
-        CHECK(testwire_inline(env) == 0);
+        CHECK(testwire_inline(env) == 0 && !msg.columns);
         for (size_t i = 0; i < env->n_items && i < N; i++) {
             CHECK(env->items[i]->task_id == ids[i]);
             CHECK(env->items[i]->deadline_us > 0 &&
@@ -238,6 +239,7 @@ static void sdk_side(void *ctx)
          * none). */
         if (m != 1)
             CHECK(testwire_inline(msg.env) == n);
+        CHECK(msg.columns == (msg.env->n_items > 1));
         for (size_t i = 0; i < n; i++) {
             p2c2r_envelope view;
             if (msg.env->n_items)
@@ -289,6 +291,7 @@ typedef struct assigned {
     size_t largest_bytes; /* payload bytes in the largest by bytes */
     int batches;          /* ASSIGN messages of several tasks */
     int inline_batches;   /* ... that carried their payloads inline */
+    int column_batches;   /* ... in columns */
 } assigned;
 
 /* Answer each ASSIGN on peer with one RESULT batch echoing its payloads, until n tasks
@@ -309,10 +312,12 @@ static void serve(void *peer, int n, assigned *a)
         a->messages++;
         a->batches += msg.env->n_items > 1;
         a->inline_batches += msg.env->n_items > 1 && testwire_inline(msg.env) == items;
+        a->column_batches += msg.columns;
         a->largest = (int)items > a->largest ? (int)items : a->largest;
         p2c2r__batch_init(&answer, P2C2R__WIRE__MSG_TYPE__RESULT);
         answer.env.instance = msg.env->instance;
         answer.inline_ok = msg.env->inline_payloads; /* as the real peer answers */
+        answer.columns_ok = msg.env->reads_columns;
         for (size_t i = 0; i < items; i++) {
             p2c2r_envelope view;
             if (msg.env->n_items)
@@ -332,14 +337,20 @@ static void serve(void *peer, int n, assigned *a)
     }
 }
 
-/* inline_payloads: the peer says it reads batches with their payloads inline. */
-static void coordinator_side(void *ctx, bool inline_payloads)
+/* What the peer played by hand says it reads: batch payloads as frames only, inline as
+ * items, or inline in columns as well. */
+typedef enum reads { READS_FRAMES, READS_INLINE, READS_COLUMNS } reads;
+
+static void coordinator_side(void *ctx, reads form)
 {
+    static const char *const said[] = {"frames", "inline items", "columns"};
     cluster cl = {0};
     CHECK(cluster_start_coordinator(&cl, NULL) == 0);
     void *peer = testwire_dealer(ctx, cl.peer_endpoint);
-    CHECK(peer && (inline_payloads ? testwire_hello_inline(peer, 0xbeefull, 64)
-                                   : testwire_hello_batches(peer, 0xbeefull, 64)) == P2C2R_OK);
+    CHECK(peer &&
+          (form == READS_COLUMNS  ? testwire_hello_columns(peer, 0xbeefull, 64)
+           : form == READS_INLINE ? testwire_hello_inline(peer, 0xbeefull, 64)
+                                  : testwire_hello_batches(peer, 0xbeefull, 64)) == P2C2R_OK);
     p2c2r_client_config config = {.coordinator = cl.client_endpoint, .max_in_flight = 64};
     p2c2r_client *client = p2c2r_client_new(&config, NULL);
     CHECK(client != NULL);
@@ -361,12 +372,13 @@ static void coordinator_side(void *ctx, bool inline_payloads)
     assigned a;
     serve(peer, N, &a);
     printf("batch: %d tasks reached the peer in %d ASSIGN message(s), the largest of %d; %d of "
-           "%d batch(es) with inline payloads (the peer %s them)\n",
-           a.tasks, a.messages, a.largest, a.inline_batches, a.batches,
-           inline_payloads ? "reads" : "does not read");
+           "%d batch(es) with inline payloads, %d in columns (the peer reads %s)\n",
+           a.tasks, a.messages, a.largest, a.inline_batches, a.batches, a.column_batches,
+           said[form]);
     CHECK(a.tasks == N);
     CHECK(a.messages < N && a.largest > 1);
-    CHECK(a.inline_batches == (inline_payloads ? a.batches : 0));
+    CHECK(a.inline_batches == (form != READS_FRAMES ? a.batches : 0));
+    CHECK(a.column_batches == (form == READS_COLUMNS ? a.batches : 0));
     int count[N] = {0}, status[N] = {0};
     CHECK(client && take_results(client, ids[0], N, count, status, true) == N);
     for (int i = 0; i < N; i++)
@@ -538,8 +550,9 @@ int main(void)
 {
     void *ctx = zmq_ctx_new();
     sdk_side(ctx);
-    coordinator_side(ctx, false);
-    coordinator_side(ctx, true);
+    coordinator_side(ctx, READS_FRAMES);
+    coordinator_side(ctx, READS_INLINE);
+    coordinator_side(ctx, READS_COLUMNS);
     merge_bound(ctx);
     real_peers();
     zmq_ctx_term(ctx);

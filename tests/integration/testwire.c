@@ -81,7 +81,8 @@ int testwire_submit_gray(void *sock, uint64_t sender, uint64_t task_id, const ui
     return testwire_send(sock, &env, pixels, (size_t)side * side);
 }
 
-static int hello(void *sock, uint64_t sender, uint32_t slots, bool batches, bool inline_payloads)
+static int hello(void *sock, uint64_t sender, uint32_t slots, bool batches, bool inline_payloads,
+                 bool columns)
 {
     char *kinds[] = {"upscale", "noop", "sleep"};
     P2c2r__Wire__PeerInfo info = P2C2R__WIRE__PEER_INFO__INIT;
@@ -96,22 +97,28 @@ static int hello(void *sock, uint64_t sender, uint32_t slots, bool batches, bool
     p2c2r__envelope_init(&env, P2C2R__WIRE__MSG_TYPE__PEER_HELLO);
     env.sender = sender;
     env.peer = &info;
+    env.reads_columns = columns;
     return testwire_send(sock, &env, NULL, 0);
 }
 
 int testwire_hello(void *sock, uint64_t sender, uint32_t slots)
 {
-    return hello(sock, sender, slots, false, false);
+    return hello(sock, sender, slots, false, false, false);
 }
 
 int testwire_hello_batches(void *sock, uint64_t sender, uint32_t slots)
 {
-    return hello(sock, sender, slots, true, false);
+    return hello(sock, sender, slots, true, false, false);
 }
 
 int testwire_hello_inline(void *sock, uint64_t sender, uint32_t slots)
 {
-    return hello(sock, sender, slots, true, true);
+    return hello(sock, sender, slots, true, true, false);
+}
+
+int testwire_hello_columns(void *sock, uint64_t sender, uint32_t slots)
+{
+    return hello(sock, sender, slots, true, true, true);
 }
 
 size_t testwire_inline(const p2c2r_envelope *env)

@@ -29,8 +29,10 @@ int testwire_hello(void *sock, uint64_t sender, uint32_t slots);
  * (PeerInfo.batches). */
 int testwire_hello_batches(void *sock, uint64_t sender, uint32_t slots);
 /* The same as a peer that also reads batches with their payloads inline
- * (PeerInfo.inline_payloads). */
+ * (PeerInfo.inline_payloads), as items only. */
 int testwire_hello_inline(void *sock, uint64_t sender, uint32_t slots);
+/* ... and that reads them in columns too (Envelope.reads_columns). */
+int testwire_hello_columns(void *sock, uint64_t sender, uint32_t slots);
 /* Items of a received batch whose payload came inline (a non-empty BatchItem.payload). */
 size_t testwire_inline(const p2c2r_envelope *env);
 

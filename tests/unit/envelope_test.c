@@ -1,7 +1,7 @@
 /* envelope_test: encode/decode round trip, rejection of truncated, garbage, oversized and
  * wrong-version envelopes, and whole-message receive over a real inproc socket pair,
  * including messages with too many frames (drained, socket stays usable), and batches with
- * their payloads as frames or inline. */
+ * their payloads as frames, inline, or in columns. */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -336,6 +336,208 @@ static void test_batches(void)
     zmq_ctx_term(ctx);
 }
 
+/* A batch of n varied tasks: statuses, frames of their own on some, timings on others,
+ * payloads of 0..95 bytes. */
+static void fill_varied(p2c2r_batch *b, P2c2r__Wire__MsgType type, size_t n, bool columns_ok)
+{
+    p2c2r__batch_init(b, type);
+    b->inline_ok = true;
+    b->columns_ok = columns_ok;
+    for (size_t i = 0; i < n; i++) {
+        P2c2r__Wire__Frame frame = P2C2R__WIRE__FRAME__INIT;
+        frame.codec = (P2c2r__Wire__Codec)(i % 3);
+        frame.pixel_format = P2C2R__WIRE__PIXEL_FORMAT__RGB24;
+        frame.width = (uint32_t)(i * 7);
+        frame.height = (uint32_t)(i * 5 + 1);
+        P2c2r__Wire__Timing timing = P2C2R__WIRE__TIMING__INIT;
+        timing.queue_us = i;
+        timing.peer_us = 1000 + i;
+        timing.decode_us = i % 2;
+        timing.compute_us = UINT64_MAX - i;
+        timing.encode_us = 3 * i;
+        timing.cache_hit = i % 5 == 0;
+        timing.copy_in_us = 11;
+        timing.copy_out_us = i % 4;
+        timing.tables_us = i * i;
+        timing.runtime =
+            i % 2 ? P2C2R__WIRE__RUNTIME__RUNTIME_CUDA : P2C2R__WIRE__RUNTIME__RUNTIME_CPU;
+        zmq_msg_t payload;
+        size_t size = (i * 37) % 96;
+        CHECK(zmq_msg_init_size(&payload, size) == 0);
+        memset(zmq_msg_data(&payload), (int)(i + 1), size);
+        int status = type == P2C2R__WIRE__MSG_TYPE__RESULT && i % 7 == 3 ? P2C2R_E_DEADLINE : 0;
+        p2c2r__batch_add(b, 1000 + i, i % 4 ? 50000 + i : 0, status, NULL, i % 3 ? &frame : NULL,
+                         i % 2 ? &timing : NULL, &payload);
+    }
+}
+
+/* Item i of two received batches, seen as the messages they stand for, is the same. */
+static void check_same_items(const p2c2r_envelope_msg *a, const p2c2r_envelope_msg *b)
+{
+    CHECK(a->env->n_items == b->env->n_items);
+    for (size_t i = 0; i < a->env->n_items && i < b->env->n_items; i++) {
+        p2c2r_envelope x, y;
+        p2c2r__envelope_item_view(a->env, i, &x);
+        p2c2r__envelope_item_view(b->env, i, &y);
+        CHECK(x.type == y.type && x.task_id == y.task_id && x.deadline_us == y.deadline_us &&
+              x.status == y.status && strcmp(x.detail, y.detail) == 0);
+        CHECK((x.frame == NULL) == (y.frame == NULL));
+        if (x.frame && y.frame)
+            CHECK(x.frame->codec == y.frame->codec &&
+                  x.frame->pixel_format == y.frame->pixel_format &&
+                  x.frame->width == y.frame->width && x.frame->height == y.frame->height);
+        CHECK((x.timing == NULL) == (y.timing == NULL));
+        if (x.timing && y.timing)
+            CHECK(x.timing->queue_us == y.timing->queue_us &&
+                  x.timing->peer_us == y.timing->peer_us &&
+                  x.timing->decode_us == y.timing->decode_us &&
+                  x.timing->compute_us == y.timing->compute_us &&
+                  x.timing->encode_us == y.timing->encode_us &&
+                  x.timing->cache_hit == y.timing->cache_hit &&
+                  x.timing->copy_in_us == y.timing->copy_in_us &&
+                  x.timing->copy_out_us == y.timing->copy_out_us &&
+                  x.timing->tables_us == y.timing->tables_us &&
+                  x.timing->runtime == y.timing->runtime);
+        CHECK(zmq_msg_size(&a->item_payloads[i]) == zmq_msg_size(&b->item_payloads[i]) &&
+              memcmp(zmq_msg_data(&a->item_payloads[i]), zmq_msg_data(&b->item_payloads[i]),
+                     zmq_msg_size(&b->item_payloads[i])) == 0);
+    }
+}
+
+/* The Envelope frame of the next message on router, undecoded; whether frames followed. */
+static P2c2r__Wire__Envelope *raw_envelope(void *router, bool *more)
+{
+    zmq_msg_t part;
+    zmq_msg_init(&part);
+    CHECK(zmq_msg_recv(&part, router, 0) >= 0); /* the route */
+    CHECK(zmq_msg_recv(&part, router, 0) >= 0);
+    P2c2r__Wire__Envelope *env =
+        p2c2r__wire__envelope__unpack(NULL, zmq_msg_size(&part), zmq_msg_data(&part));
+    *more = zmq_msg_more(&part);
+    while (zmq_msg_more(&part))
+        CHECK(zmq_msg_recv(&part, router, 0) >= 0);
+    zmq_msg_close(&part);
+    CHECK(env != NULL);
+    return env;
+}
+
+/* An encoded Envelope with these columns, as a receiver meets it. */
+static int decode_columns(P2c2r__Wire__MsgType type, P2c2r__Wire__BatchColumns *c, size_t n_items)
+{
+    p2c2r_envelope env;
+    p2c2r__envelope_init(&env, type);
+    env.columns = c;
+    P2c2r__Wire__BatchItem item = P2C2R__WIRE__BATCH_ITEM__INIT, *items[1] = {&item};
+    env.n_items = n_items;
+    env.items = items;
+    zmq_msg_t msg;
+    CHECK_RC(p2c2r__envelope_encode(&env, &msg), P2C2R_OK);
+    p2c2r_envelope *out = NULL;
+    int rc = p2c2r__envelope_decode(zmq_msg_data(&msg), zmq_msg_size(&msg), &out);
+    zmq_msg_close(&msg);
+    CHECK((rc == P2C2R_OK) == (out != NULL));
+    p2c2r__envelope_free(&out);
+    return rc;
+}
+
+/* Batches in columns (BatchColumns): the same tasks as items give, in one frame, and the
+ * refusal of columns that do not describe a batch. */
+static void test_columns(void)
+{
+    void *ctx = zmq_ctx_new();
+    void *router = zmq_socket(ctx, ZMQ_ROUTER);
+    void *dealer = zmq_socket(ctx, ZMQ_DEALER);
+    CHECK(zmq_bind(router, "inproc://envelope-columns") == 0);
+    CHECK(zmq_connect(dealer, "inproc://envelope-columns") == 0);
+    p2c2r_batch *b = malloc(sizeof *b);
+    const P2c2r__Wire__MsgType types[] = {P2C2R__WIRE__MSG_TYPE__SUBMIT,
+                                          P2C2R__WIRE__MSG_TYPE__ASSIGN,
+                                          P2C2R__WIRE__MSG_TYPE__RESULT};
+    for (size_t t = 0; t < 3; t++) {
+        /* On the wire: one frame, columns and no items. */
+        fill_varied(b, types[t], 64, true);
+        CHECK_RC(p2c2r__batch_send(b, dealer, NULL, 0, 0), P2C2R_OK);
+        bool more;
+        P2c2r__Wire__Envelope *raw = raw_envelope(router, &more);
+        CHECK(raw && !more && raw->columns && raw->n_items == 0 && raw->columns->n_task_id == 64);
+        p2c2r__wire__envelope__free_unpacked(raw, NULL);
+        /* Received: the same tasks as the batch sent as items. */
+        p2c2r_envelope_msg cols, items;
+        fill_varied(b, types[t], 64, true);
+        CHECK_RC(p2c2r__batch_send(b, dealer, NULL, 0, 0), P2C2R_OK);
+        CHECK_RC(p2c2r__envelope_recv(router, true, 0, &cols), P2C2R_OK);
+        fill_varied(b, types[t], 64, false);
+        CHECK_RC(p2c2r__batch_send(b, dealer, NULL, 0, 0), P2C2R_OK);
+        CHECK_RC(p2c2r__envelope_recv(router, true, 0, &items), P2C2R_OK);
+        CHECK(cols.env->n_items == 64 && cols.payloads_owned && cols.env->columns == NULL);
+        check_same_items(&cols, &items);
+        p2c2r__envelope_msg_close(&cols);
+        p2c2r__envelope_msg_close(&items);
+    }
+    /* An item with a detail: the batch goes as items. */
+    fill_varied(b, P2C2R__WIRE__MSG_TYPE__RESULT, 8, true);
+    b->items[5].detail = (char *)"why";
+    CHECK_RC(p2c2r__batch_send(b, dealer, NULL, 0, 0), P2C2R_OK);
+    bool more;
+    P2c2r__Wire__Envelope *raw = raw_envelope(router, &more);
+    CHECK(raw && !more && !raw->columns && raw->n_items == 8);
+    CHECK(raw && raw->n_items == 8 && strcmp(raw->items[5]->detail, "why") == 0);
+    p2c2r__wire__envelope__free_unpacked(raw, NULL);
+    /* Payloads over P2C2R_INLINE_MAX_BYTES: frames, whatever the receiver reads. */
+    size_t big[2] = {3000, 3000};
+    CHECK(batch_frames(dealer, router, b, 2, big, false, true) == 2 + 2);
+
+    /* Columns that do not describe a batch. */
+    uint64_t ids[65], deadlines[65];
+    uint32_t sizes[2] = {2, 3};
+    for (size_t i = 0; i < 65; i++)
+        ids[i] = deadlines[i] = i + 1;
+    P2c2r__Wire__BatchColumns c = P2C2R__WIRE__BATCH_COLUMNS__INIT;
+    c.n_task_id = 2;
+    c.task_id = ids;
+    c.n_payload_size = 2;
+    c.payload_size = sizes;
+    c.payloads = (ProtobufCBinaryData){5, (uint8_t *)"abcde"};
+    CHECK_RC(decode_columns(P2C2R__WIRE__MSG_TYPE__SUBMIT, &c, 0), P2C2R_OK);
+    /* ... with items as well */
+    CHECK_RC(decode_columns(P2C2R__WIRE__MSG_TYPE__SUBMIT, &c, 1), P2C2R_E_PROTOCOL);
+    /* ... in a message that is no batch */
+    CHECK_RC(decode_columns(P2C2R__WIRE__MSG_TYPE__HEARTBEAT, &c, 0), P2C2R_E_PROTOCOL);
+    /* ... payload sizes that do not add up to the payloads' bytes, either way */
+    c.payloads.len = 4;
+    CHECK_RC(decode_columns(P2C2R__WIRE__MSG_TYPE__SUBMIT, &c, 0), P2C2R_E_PROTOCOL);
+    c.payloads.len = 5;
+    c.n_payload_size = 0;
+    CHECK_RC(decode_columns(P2C2R__WIRE__MSG_TYPE__SUBMIT, &c, 0), P2C2R_E_PROTOCOL);
+    c.n_payload_size = 2;
+    /* ... a column of another length */
+    c.n_deadline_us = 1;
+    c.deadline_us = deadlines;
+    CHECK_RC(decode_columns(P2C2R__WIRE__MSG_TYPE__SUBMIT, &c, 0), P2C2R_E_PROTOCOL);
+    c.n_deadline_us = 2;
+    CHECK_RC(decode_columns(P2C2R__WIRE__MSG_TYPE__SUBMIT, &c, 0), P2C2R_OK);
+    P2c2r__Wire__Runtime runtimes[3] = {0};
+    c.n_runtime = 3;
+    c.runtime = runtimes;
+    CHECK_RC(decode_columns(P2C2R__WIRE__MSG_TYPE__RESULT, &c, 0), P2C2R_E_PROTOCOL);
+    c.n_runtime = 0;
+    /* ... no task, or more than P2C2R_BATCH_MAX */
+    c.n_task_id = 0;
+    c.n_deadline_us = 0;
+    c.n_payload_size = 0;
+    c.payloads.len = 0;
+    CHECK_RC(decode_columns(P2C2R__WIRE__MSG_TYPE__SUBMIT, &c, 0), P2C2R_E_PROTOCOL);
+    c.n_task_id = 65;
+    CHECK_RC(decode_columns(P2C2R__WIRE__MSG_TYPE__SUBMIT, &c, 0), P2C2R_E_PROTOCOL);
+    c.n_task_id = 64;
+    CHECK_RC(decode_columns(P2C2R__WIRE__MSG_TYPE__SUBMIT, &c, 0), P2C2R_OK);
+
+    free(b);
+    zmq_close(dealer);
+    zmq_close(router);
+    zmq_ctx_term(ctx);
+}
+
 static void test_strerror(void)
 {
     CHECK(strcmp(p2c2r_errname(P2C2R_E_DEADLINE), "P2C2R_E_DEADLINE") == 0);
@@ -350,6 +552,7 @@ int main(void)
     test_rejects();
     test_socket_messages();
     test_batches();
+    test_columns();
     test_strerror();
     return testutil_finish("envelope_test");
 }
