@@ -28,13 +28,17 @@ static const uint32_t seed_ms[P2C2R_KIND_COUNT] = {
 #define LOCAL_PRIOR_QUALITY_NS_PER_PIXEL 250u
 #define LOCAL_PRIOR_FIXED_US             2000u
 
-/* A window of the last SDK_LEARN_WINDOW samples and the percentiles drawn from it. */
+/* A window of the last SDK_LEARN_WINDOW samples and the percentiles drawn from it. The
+ * samples are kept in arrival order (to know which one leaves) and in order of size (for
+ * the percentiles): a sample comes with every answer, and sorting the window for each
+ * one cost more than the rest of the SDK's work on a small task. */
 typedef struct window {
-    uint32_t us[SDK_LEARN_WINDOW]; /* samples, a ring */
-    uint32_t count;                /* samples held (at most the window) */
-    uint32_t next;                 /* ring position of the next sample */
-    bool dirty;                    /* changed since the percentiles were computed */
-    uint32_t p50, p90, p99, max;   /* percentiles of the samples held */
+    uint32_t us[SDK_LEARN_WINDOW];     /* samples, a ring */
+    uint32_t sorted[SDK_LEARN_WINDOW]; /* the same samples, smallest first */
+    uint32_t count;                    /* samples held (at most the window) */
+    uint32_t next;                     /* ring position of the next sample */
+    bool dirty;                        /* changed since the percentiles were computed */
+    uint32_t p50, p90, p99, max;       /* percentiles of the samples held */
 } window;
 
 typedef struct class_entry {
@@ -94,10 +98,18 @@ void sdk_class_other(int kind, uint32_t sleep_ms, size_t payload_bytes, sdk_clas
     key->payload_bytes = p;
 }
 
-static int compare_u32(const void *a, const void *b)
+/* The first position in sorted[0, n) whose value is not below v. */
+static uint32_t lower_bound(const uint32_t *sorted, uint32_t n, uint32_t v)
 {
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    return x < y ? -1 : x > y;
+    uint32_t lo = 0, hi = n;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (sorted[mid] < v)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
 }
 
 static uint32_t rank(const uint32_t *sorted, uint32_t n, uint32_t percent)
@@ -108,10 +120,18 @@ static uint32_t rank(const uint32_t *sorted, uint32_t n, uint32_t percent)
 
 static void window_add(window *w, uint64_t us)
 {
-    w->us[w->next] = us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
+    uint32_t v = us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
+    if (w->count == SDK_LEARN_WINDOW) { /* the oldest sample leaves */
+        uint32_t at = lower_bound(w->sorted, w->count, w->us[w->next]);
+        memmove(&w->sorted[at], &w->sorted[at + 1], (w->count - at - 1) * sizeof *w->sorted);
+        w->count--;
+    }
+    uint32_t at = lower_bound(w->sorted, w->count, v);
+    memmove(&w->sorted[at + 1], &w->sorted[at], (w->count - at) * sizeof *w->sorted);
+    w->sorted[at] = v;
+    w->count++;
+    w->us[w->next] = v;
     w->next = (w->next + 1) % SDK_LEARN_WINDOW;
-    if (w->count < SDK_LEARN_WINDOW)
-        w->count++;
     w->dirty = true;
 }
 
@@ -124,13 +144,10 @@ static void window_update(window *w)
         w->p50 = w->p90 = w->p99 = w->max = 0;
         return;
     }
-    uint32_t sorted[SDK_LEARN_WINDOW];
-    memcpy(sorted, w->us, w->count * sizeof *sorted);
-    qsort(sorted, w->count, sizeof *sorted, compare_u32);
-    w->p50 = rank(sorted, w->count, 50);
-    w->p90 = rank(sorted, w->count, 90);
-    w->p99 = rank(sorted, w->count, 99);
-    w->max = sorted[w->count - 1];
+    w->p50 = rank(w->sorted, w->count, 50);
+    w->p90 = rank(w->sorted, w->count, 90);
+    w->p99 = rank(w->sorted, w->count, 99);
+    w->max = w->sorted[w->count - 1];
 }
 
 /* The entry of a class, or NULL when unknown (create false) or out of table (never: the

@@ -3,8 +3,10 @@
  * - with enough answers the deadline is max(1.5 x p99, p99 + 2 ms), from the last 128 only;
  * - a missed learnt deadline doubles it (up to 64x), answers in time halve it back;
  * - classes differ by mode, size, scale, codecs (upscale), sleep time and payload size class;
- * - local runs predict the fallback's time; the table keeps the 64 most recently used.
+ * - local runs predict the fallback's time; the table keeps the 64 most recently used;
+ * - the percentiles, kept as samples come and go, equal those of the last 128 sorted.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "client/learn.h"
@@ -148,11 +150,50 @@ static void classes(void)
     sdk_learn_destroy(&l);
 }
 
+static int compare_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static uint32_t rank_of(const uint32_t *sorted, uint32_t n, uint32_t percent)
+{
+    uint32_t r = (n * percent + 99) / 100;
+    return sorted[(r ? r : 1) - 1];
+}
+
+/* 1000 samples with many repeats (and the largest a sample can be), checked after each
+ * against the last 128 (or fewer) sorted from scratch. */
+static void percentiles(void)
+{
+    sdk_learn *l = sdk_learn_new();
+    sdk_class_key k = upscale_key(640, 360, P2C2R_MODE_BICUBIC);
+    static uint32_t all[1000];
+    uint64_t x = 0x9e3779b97f4a7c15ull;
+    int wrong = 0;
+    for (uint32_t i = 0; i < 1000; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        all[i] = i % 97 == 0 ? UINT32_MAX : (uint32_t)(x % 50) * 100;
+        sdk_learn_add(l, &k, false, all[i] == UINT32_MAX ? UINT64_MAX : all[i], true);
+        uint32_t n = i + 1 < SDK_LEARN_WINDOW ? i + 1 : SDK_LEARN_WINDOW, last[SDK_LEARN_WINDOW];
+        memcpy(last, &all[i + 1 - n], n * sizeof *last);
+        qsort(last, n, sizeof *last, compare_u32);
+        p2c2r_latency lat;
+        sdk_learn_get(l, &k, &lat);
+        wrong += lat.samples != n || lat.p50_us != rank_of(last, n, 50) ||
+                 lat.p90_us != rank_of(last, n, 90) || lat.p99_us != rank_of(last, n, 99) ||
+                 lat.max_us != last[n - 1];
+    }
+    CHECK(wrong == 0);
+    sdk_learn_destroy(&l);
+}
+
 int main(void)
 {
     seeds();
     learnt_deadline();
     backoff();
     classes();
+    percentiles();
     return testutil_finish("sdk_learn_test");
 }
