@@ -642,7 +642,8 @@ typedef struct columns {
     uint8_t payloads[P2C2R_INLINE_MAX_BYTES];
 } columns;
 
-/* Column field of batch item k: its value, and the column is sent when any is not 0. */
+/* Column field of batch item k: its value, and the column is sent (with n entries, n
+ * being the batch's tasks in the caller) when any value is not 0. */
 #define SET_COLUMN(col, field, k, value)                                                           \
     do {                                                                                           \
         (col)->field[k] = (value);                                                                 \
@@ -651,8 +652,8 @@ typedef struct columns {
     } while (0)
 
 /* Encode the batch in columns into *head: P2C2R_OK, or an error (P2C2R_E_INVAL when an
- * item has a detail, which columns do not carry) with *head not initialised. The payloads must fit
- * inline (batch->bytes <= P2C2R_INLINE_MAX_BYTES). */
+ * item has a detail, which columns do not carry) with nothing in *head to send or close.
+ * The payloads must fit inline (batch->bytes <= P2C2R_INLINE_MAX_BYTES). */
 static int encode_columns(p2c2r_batch *batch, zmq_msg_t *head)
 {
     static const P2c2r__Wire__BatchColumns empty = P2C2R__WIRE__BATCH_COLUMNS__INIT;
