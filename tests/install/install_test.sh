@@ -60,8 +60,11 @@ ${CC:-cc} -std=c11 -Wall -Wextra -Werror -pedantic "${san[@]}" $cflags sdk_hello
 # shellcheck disable=SC2086
 ${CXX:-c++} -std=c++17 -Wall -Wextra -Werror -pedantic "${san[@]}" $cflags sdk_hello.cpp \
   -o sdk_hello_cpp $libs || fail "the C++ program does not build against the installed SDK"
+# Output is read whole before grep looks at it: `grep -q` stops at the first match, and
+# under pipefail the writer's SIGPIPE would then fail the test at random.
 for p in sdk_hello sdk_hello_cpp; do
-  readelf -d "$p" | grep -q "(NEEDED).*\[$soname\]" || fail "$p does not need $soname"
+  dynamic=$(readelf -d "$p")
+  grep -q "(NEEDED).*\[$soname\]" <<<"$dynamic" || fail "$p does not need $soname"
 done
 
 export LD_LIBRARY_PATH=$libdir
@@ -72,5 +75,6 @@ out=$(./sdk_hello_cpp) || fail "sdk_hello_cpp failed"
 echo "$out"
 [ "$out" = "sdk_hello++ ok $version" ] || fail "sdk_hello_cpp said '$out'"
 # The library they ran with is the installed one.
-ldd ./sdk_hello | grep -q "$soname => $libdir/$soname" || fail "sdk_hello did not load $libdir"
+loaded=$(ldd ./sdk_hello)
+grep -q "$soname => $libdir/$soname" <<<"$loaded" || fail "sdk_hello did not load $libdir"
 echo "install_test: ok"
