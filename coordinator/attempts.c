@@ -112,15 +112,21 @@ static int assigns_failed(coord_tasks *tasks, int rc, coord_peer *peer, const ui
     return rc;
 }
 
-/* Send the ASSIGNs waiting in the link's outbox. P2C2R_OK, or the error after dealing
- * with the tasks that did not leave. */
+/* Send the ASSIGNs waiting in the link's outboxes. P2C2R_OK, or the last error after
+ * dealing with the tasks that did not leave. */
 static int flush_assigns(coord_tasks *tasks)
 {
-    coord_peer *peer;
-    uint64_t ids[P2C2R_BATCH_MAX];
-    size_t n;
-    int rc = coord_link_flush(tasks->link, &peer, ids, &n);
-    return rc == P2C2R_OK ? rc : assigns_failed(tasks, rc, peer, ids, n);
+    int result = P2C2R_OK;
+    for (;;) {
+        coord_peer *peer;
+        uint64_t ids[P2C2R_BATCH_MAX];
+        size_t n;
+        int rc = coord_link_flush(tasks->link, &peer, ids, &n);
+        if (!peer)
+            return result;
+        if (rc != P2C2R_OK)
+            result = assigns_failed(tasks, rc, peer, ids, n);
+    }
 }
 
 /* Send a task to a peer and make it RUNNING there. On failure the task is untouched. */

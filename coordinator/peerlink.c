@@ -10,17 +10,29 @@
 #include "common/log.h"
 #include "common/task.h"
 
-struct coord_link {
-    void *sock;                         /* peers ROUTER (raw libzmq handle), not owned */
-    coord_peers *peers;                 /* the registry, not owned */
-    uint64_t instance;                  /* the coordinator's incarnation */
-    uint64_t peer_timeout_us;           /* a peer silent this long is lost */
-    p2c2r_batch *outbox;                /* ASSIGNs for one peer that takes batches, not yet sent */
-    coord_peer *outbox_peer;            /* that peer (NULL: empty) */
-    uint64_t outbox_together;           /* the group of all its ASSIGNs (COORD_LINK_ANY: none) */
+/* Peers a dispatch pass fills ASSIGN batches for at once. Selection spreads the tasks of a
+ * pass over the peers (it draws them at random), so with one batch at a time the batch
+ * left whenever the next task went elsewhere: with 4 peers a SUBMIT batch of 32 became
+ * some 24 ASSIGNs, each peer answering each one, instead of 4. */
+#define LINK_OUTBOXES 16
+
+/* ASSIGNs for one peer that takes batches, not yet sent. */
+typedef struct link_outbox {
+    p2c2r_batch *batch;                 /* allocated at first use */
+    coord_peer *peer;                   /* whose (NULL: the outbox is free) */
+    uint64_t together;                  /* the group of all its ASSIGNs (COORD_LINK_ANY: none) */
     P2c2r__Wire__UpscaleParams upscale; /* the batch's shared parameters, copied */
     P2c2r__Wire__SleepParams sleep;
     P2c2r__Wire__TaskNeeds needs;
+} link_outbox;
+
+struct coord_link {
+    void *sock;                          /* peers ROUTER (raw libzmq handle), not owned */
+    coord_peers *peers;                  /* the registry, not owned */
+    uint64_t instance;                   /* the coordinator's incarnation */
+    uint64_t peer_timeout_us;            /* a peer silent this long is lost */
+    link_outbox outboxes[LINK_OUTBOXES]; /* batches being filled, one per peer */
+    uint32_t last;                       /* the outbox used last: tasks come in runs */
 };
 
 coord_link *coord_link_new(void *sock, coord_peers *peers, uint64_t instance,
@@ -33,13 +45,6 @@ coord_link *coord_link_new(void *sock, coord_peers *peers, uint64_t instance,
     link->peers = peers;
     link->instance = instance;
     link->peer_timeout_us = (uint64_t)peer_timeout_ms * 1000u;
-    link->outbox = malloc(sizeof *link->outbox);
-    if (!link->outbox) {
-        free(link);
-        return NULL;
-    }
-    link->outbox->n = 0;
-    link->outbox->bytes = 0;
     return link;
 }
 
@@ -47,8 +52,12 @@ void coord_link_destroy(coord_link **link)
 {
     if (!link || !*link)
         return;
-    p2c2r__batch_clear((*link)->outbox);
-    free((*link)->outbox);
+    for (int i = 0; i < LINK_OUTBOXES; i++) {
+        link_outbox *box = &(*link)->outboxes[i];
+        if (box->peer)
+            p2c2r__batch_clear(box->batch);
+        free(box->batch);
+    }
     free(*link);
     *link = NULL;
 }
@@ -199,54 +208,90 @@ static bool same_shared(const p2c2r_envelope *a, const p2c2r_envelope *b)
 
 /* Whether a task of together with size bytes of payload may join the outbox's batch: the
  * tasks of one SUBMIT batch stay together, and any tasks go together while small. */
-static bool joins(const coord_link *link, const coord_peer *peer, const p2c2r_envelope *env,
-                  uint64_t together, size_t size)
+static bool joins(const link_outbox *box, const p2c2r_envelope *env, uint64_t together, size_t size)
 {
-    const p2c2r_batch *box = link->outbox;
-    if (link->outbox_peer != peer || box->n == P2C2R_BATCH_MAX || !same_shared(&box->env, env))
+    const p2c2r_batch *b = box->batch;
+    if (b->n == P2C2R_BATCH_MAX || !same_shared(&b->env, env))
         return false;
-    return (together != COORD_LINK_ANY && together == link->outbox_together) ||
-           box->bytes + size <= P2C2R_MERGE_MAX_BYTES;
+    return (together != COORD_LINK_ANY && together == box->together) ||
+           b->bytes + size <= P2C2R_MERGE_MAX_BYTES;
+}
+
+/* The outbox holding peer's batch, or NULL. */
+static link_outbox *outbox_of(coord_link *link, const coord_peer *peer)
+{
+    if (link->outboxes[link->last].peer == peer)
+        return &link->outboxes[link->last];
+    for (uint32_t i = 0; i < LINK_OUTBOXES; i++)
+        if (link->outboxes[i].peer == peer) {
+            link->last = i;
+            return &link->outboxes[i];
+        }
+    return NULL;
+}
+
+/* A free outbox made peer's, with env's shared fields; NULL when none is free (or out of
+ * memory). */
+static link_outbox *outbox_open(coord_link *link, coord_peer *peer, const p2c2r_envelope *env,
+                                uint64_t together)
+{
+    link_outbox *box = NULL;
+    for (uint32_t i = 0; i < LINK_OUTBOXES && !box; i++)
+        if (!link->outboxes[i].peer) {
+            box = &link->outboxes[i];
+            link->last = i;
+        }
+    if (!box || (!box->batch && !(box->batch = malloc(sizeof *box->batch))))
+        return NULL;
+    p2c2r_batch *b = box->batch;
+    p2c2r__batch_init(b, P2C2R__WIRE__MSG_TYPE__ASSIGN);
+    b->env.instance = env->instance;
+    b->inline_ok = peer->inline_payloads;
+    b->columns_ok = peer->reads_columns;
+    b->env.kind = env->kind;
+    b->env.priority = env->priority;
+    if (env->upscale) {
+        box->upscale = *env->upscale;
+        b->env.upscale = &box->upscale;
+    }
+    if (env->sleep) {
+        box->sleep = *env->sleep;
+        b->env.sleep = &box->sleep;
+    }
+    if (env->needs) {
+        box->needs = *env->needs;
+        b->env.needs = &box->needs;
+    }
+    box->peer = peer;
+    box->together = together;
+    return box;
 }
 
 int coord_link_assign(coord_link *link, coord_peer *peer, p2c2r_envelope *env,
                       const zmq_msg_t *payload, uint64_t together)
 {
     env->instance = link->instance;
-    p2c2r_batch *box = link->outbox;
     size_t size = payload ? zmq_msg_size((zmq_msg_t *)payload) : 0;
-    if (peer->batches && link->outbox_peer && !joins(link, peer, env, together, size))
-        return COORD_LINK_FLUSH_FIRST;
+    link_outbox *box = NULL;
+    if (peer->batches) {
+        box = outbox_of(link, peer);
+        if (box && !joins(box, env, together, size))
+            return COORD_LINK_FLUSH_FIRST;
+        if (!box && !(box = outbox_open(link, peer, env, together)))
+            return COORD_LINK_FLUSH_FIRST; /* every outbox is taken (or out of memory) */
+        if (together != box->together)
+            box->together = COORD_LINK_ANY; /* a mix: none stays together now */
+    }
     zmq_msg_t copy;
     zmq_msg_init(&copy);
-    if (payload && zmq_msg_copy(&copy, (zmq_msg_t *)payload) != 0)
+    if (payload && zmq_msg_copy(&copy, (zmq_msg_t *)payload) != 0) {
+        if (box && box->batch->n == 0)
+            box->peer = NULL; /* opened for nothing */
         return P2C2R_E_NOMEM;
-    if (peer->batches) {
-        if (!link->outbox_peer) {
-            p2c2r__batch_init(box, P2C2R__WIRE__MSG_TYPE__ASSIGN);
-            box->env.instance = env->instance;
-            box->inline_ok = peer->inline_payloads;
-            box->columns_ok = peer->reads_columns;
-            box->env.kind = env->kind;
-            box->env.priority = env->priority;
-            if (env->upscale) {
-                link->upscale = *env->upscale;
-                box->env.upscale = &link->upscale;
-            }
-            if (env->sleep) {
-                link->sleep = *env->sleep;
-                box->env.sleep = &link->sleep;
-            }
-            if (env->needs) {
-                link->needs = *env->needs;
-                box->env.needs = &link->needs;
-            }
-            link->outbox_peer = peer;
-            link->outbox_together = together;
-        } else if (together != link->outbox_together) {
-            link->outbox_together = COORD_LINK_ANY; /* a mix: none stays together now */
-        }
-        p2c2r__batch_add(box, env->task_id, env->deadline_us, 0, NULL, env->frame, NULL, &copy);
+    }
+    if (box) {
+        p2c2r__batch_add(box->batch, env->task_id, env->deadline_us, 0, NULL, env->frame, NULL,
+                         &copy);
         return P2C2R_OK;
     }
     int rc = p2c2r__envelope_send(link->sock, peer->route, peer->route_len, env,
@@ -257,15 +302,21 @@ int coord_link_assign(coord_link *link, coord_peer *peer, p2c2r_envelope *env,
 
 int coord_link_flush(coord_link *link, coord_peer **peer, uint64_t ids[P2C2R_BATCH_MAX], size_t *n)
 {
-    p2c2r_batch *box = link->outbox;
-    *peer = link->outbox_peer;
-    *n = box->n;
-    for (size_t i = 0; i < box->n; i++)
-        ids[i] = box->items[i].task_id;
-    link->outbox_peer = NULL;
-    if (!*peer)
-        return P2C2R_OK;
-    return p2c2r__batch_send(box, link->sock, (*peer)->route, (*peer)->route_len, ZMQ_DONTWAIT);
+    *peer = NULL;
+    *n = 0;
+    for (uint32_t i = 0; i < LINK_OUTBOXES; i++) {
+        link_outbox *box = &link->outboxes[i];
+        if (!box->peer)
+            continue;
+        p2c2r_batch *b = box->batch;
+        *peer = box->peer;
+        *n = b->n;
+        for (size_t k = 0; k < b->n; k++)
+            ids[k] = b->items[k].task_id;
+        box->peer = NULL;
+        return p2c2r__batch_send(b, link->sock, (*peer)->route, (*peer)->route_len, ZMQ_DONTWAIT);
+    }
+    return P2C2R_OK;
 }
 
 void coord_link_cancel(coord_link *link, coord_peer *peer, uint64_t attempt_id)

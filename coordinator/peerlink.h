@@ -54,21 +54,24 @@ coord_link_event coord_link_recv(coord_link *link, p2c2r_envelope_msg *msg, coor
 
 /* Send an ASSIGN envelope (its instance is set here) and a reference to payload (NULL for
  * none; the caller keeps its own reference) to peer. P2C2R_E_UNKNOWNPEER when the peer is
- * unroutable (gone). To a peer that takes batches the ASSIGN goes to the outbox instead,
- * to leave with the others for that peer at coord_link_flush(); COORD_LINK_FLUSH_FIRST
- * when the outbox holds a batch this ASSIGN may not join (another peer's, other
- * parameters', a full one, or one it would take past the bound outside its group):
- * nothing was done, flush and assign again. */
+ * unroutable (gone). To a peer that takes batches the ASSIGN goes to that peer's outbox
+ * instead (there are outboxes for 16 peers at once), to leave with the others for that
+ * peer at coord_link_flush(); COORD_LINK_FLUSH_FIRST when the peer's outbox holds a batch
+ * this ASSIGN may not join (other parameters', a full one, or one it would take past the
+ * bound outside its group) or every outbox is taken: nothing was done, flush them all and
+ * assign again. */
 #define COORD_LINK_FLUSH_FIRST 1
 int coord_link_assign(coord_link *link, coord_peer *peer, p2c2r_envelope *env,
                       const zmq_msg_t *payload, uint64_t together);
 
-/* Send the outbox's batch. P2C2R_OK (also when empty), or the error, with *peer the peer
- * it was for and ids[0..*n) the attempt ids it held, none of which reached it. */
+/* Send one outbox's batch, in the order the outboxes were opened; *peer is the peer it was
+ * for, NULL when every outbox was empty. P2C2R_OK, or the error, with ids[0..*n) the
+ * attempt ids the batch held, none of which reached the peer. Call until *peer is NULL to
+ * send them all. */
 int coord_link_flush(coord_link *link, coord_peer **peer, uint64_t ids[P2C2R_BATCH_MAX], size_t *n);
 
 /* Tell a peer that takes CANCEL to stop attempt_id (nothing for one that does not: its
- * answer will be dropped). The outbox must be empty. */
+ * answer will be dropped). The outboxes must be empty. */
 void coord_link_cancel(coord_link *link, coord_peer *peer, uint64_t attempt_id);
 
 /* A registered peer not heard from for the peer timeout, or NULL. */
