@@ -88,6 +88,16 @@ static p2c2r_task noop_task(const uint8_t *data, uint32_t flags)
                         .size = SIZE};
 }
 
+/* N noop tasks, task i with payload i (fill()). */
+static void noop_batch(p2c2r_task tasks[N])
+{
+    static uint8_t data[N][SIZE];
+    for (uint32_t i = 0; i < N; i++) {
+        fill(data[i], SIZE, i);
+        tasks[i] = noop_task(data[i], 0);
+    }
+}
+
 /* Poll n results into by_task[id - first] (counts of results per task); the statuses go
  * to status[]. Returns how many came. */
 static int take_results(p2c2r_client *client, uint64_t first, int n, int *count, int *status,
@@ -370,13 +380,9 @@ static void coordinator_side(void *ctx, reads form)
      * then it could be assigned alone as the peer arrives. */
     zmq_pollitem_t wait = {peer, 0, ZMQ_POLLIN, 0};
     zmq_poll(&wait, 1, 1000);
-    static uint8_t data[N][SIZE];
     p2c2r_task tasks[N];
     uint64_t ids[N];
-    for (uint32_t i = 0; i < N; i++) {
-        fill(data[i], SIZE, i);
-        tasks[i] = noop_task(data[i], 0);
-    }
+    noop_batch(tasks);
     CHECK(client && p2c2r_submit_batch(client, tasks, N, ids) == P2C2R_OK);
 
     /* Each ASSIGN is answered at once with one RESULT batch: a new peer is trusted with
@@ -420,13 +426,9 @@ static void two_peers(void *ctx)
         zmq_pollitem_t wait = {peers[i], 0, ZMQ_POLLIN, 0};
         zmq_poll(&wait, 1, 1000);
     }
-    static uint8_t data[N][SIZE];
     p2c2r_task tasks[N];
     uint64_t ids[N];
-    for (uint32_t i = 0; i < N; i++) {
-        fill(data[i], SIZE, i);
-        tasks[i] = noop_task(data[i], 0);
-    }
+    noop_batch(tasks);
     /* Eight batches earn each peer its 64 slots (one more per good answer); the ninth is
      * the one counted. */
     assigned a = {0};
