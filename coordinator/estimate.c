@@ -12,7 +12,9 @@ typedef struct est_class {
 } est_class;
 
 struct coord_estimates {
-    zhashx_t *classes; /* cls -> est_class, owned */
+    zhashx_t *classes; /* cls -> est_class, owned; none leaves before the table does */
+    est_class *last;   /* the class looked up last: a task's class is asked for several
+                          times on its way, and a stream of tasks is mostly of one class */
 };
 
 static void class_free(void **item)
@@ -66,9 +68,19 @@ uint64_t coord_estimate_class(int kind, const p2c2r_envelope *env, uint64_t inpu
            log2_floor(input_size);
 }
 
+static est_class *lookup(coord_estimates *est, uint64_t cls)
+{
+    if (est->last && est->last->cls == cls)
+        return est->last;
+    est_class *c = zhashx_lookup(est->classes, &cls);
+    if (c)
+        est->last = c;
+    return c;
+}
+
 void coord_estimates_add(coord_estimates *est, uint64_t cls, uint64_t service_us)
 {
-    est_class *c = zhashx_lookup(est->classes, &cls);
+    est_class *c = lookup(est, cls);
     if (!c) {
         c = malloc(sizeof *c);
         if (!c)
@@ -85,10 +97,9 @@ void coord_estimates_add(coord_estimates *est, uint64_t cls, uint64_t service_us
     c->mean_us = c->mean_us - c->mean_us / 8 + service_us / 8;
 }
 
-bool coord_estimates_get(const coord_estimates *est, uint64_t cls, uint64_t *mean_us,
-                         uint64_t *dev_us)
+bool coord_estimates_get(coord_estimates *est, uint64_t cls, uint64_t *mean_us, uint64_t *dev_us)
 {
-    const est_class *c = zhashx_lookup(est->classes, &cls);
+    const est_class *c = lookup(est, cls);
     if (!c)
         return false;
     *mean_us = c->mean_us;

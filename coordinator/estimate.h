@@ -30,7 +30,6 @@ uint64_t coord_estimate_class(int kind, const p2c2r_envelope *env, uint64_t inpu
 void coord_estimates_add(coord_estimates *est, uint64_t cls, uint64_t service_us);
 
 /* The smoothed mean and mean deviation for a class; false when it has no sample yet. */
-bool coord_estimates_get(const coord_estimates *est, uint64_t cls, uint64_t *mean_us,
-                         uint64_t *dev_us);
+bool coord_estimates_get(coord_estimates *est, uint64_t cls, uint64_t *mean_us, uint64_t *dev_us);
 
 #endif /* P2C2R_COORD_ESTIMATE_H */

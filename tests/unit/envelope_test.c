@@ -9,6 +9,7 @@
 #include <zmq.h>
 
 #include "common/envelope.h"
+#include "common/task.h"
 #include "testutil.h"
 
 static p2c2r_envelope *round_trip(const p2c2r_envelope *in)
@@ -538,6 +539,18 @@ static void test_columns(void)
     zmq_ctx_term(ctx);
 }
 
+/* Task kind names both ways (p2c2r__task_kind_lookup() tells kinds by their first letter,
+ * then checks the whole name). */
+static void test_kind_names(void)
+{
+    for (int k = 0; k < P2C2R_KIND_COUNT; k++)
+        CHECK(p2c2r__task_kind_lookup(p2c2r__task_kind_name(k)) == k);
+    CHECK(p2c2r__task_kind_lookup("noop") == P2C2R_KIND_NOOP);
+    const char *unknown[] = {"", "n", "noo", "noop ", "nooq", "upscalex", "Upscale", "sleeps", "x"};
+    for (size_t i = 0; i < sizeof unknown / sizeof *unknown; i++)
+        CHECK(p2c2r__task_kind_lookup(unknown[i]) == -1);
+}
+
 static void test_strerror(void)
 {
     CHECK(strcmp(p2c2r_errname(P2C2R_E_DEADLINE), "P2C2R_E_DEADLINE") == 0);
@@ -553,6 +566,7 @@ int main(void)
     test_socket_messages();
     test_batches();
     test_columns();
+    test_kind_names();
     test_strerror();
     return testutil_finish("envelope_test");
 }
