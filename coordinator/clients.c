@@ -366,6 +366,27 @@ uint64_t coord_clients_flush(coord_clients *clients)
     return lost;
 }
 
+/* Results of this many bytes or fewer are not counted as bytes being sent (sending_bytes):
+ * the count costs an allocation, a zero-copy wrap and its release from ZeroMQ's thread, more
+ * than such a result weighs, and what a client that stops reading can pile up of them is
+ * bounded anyway, by the socket's high-water mark (1000 messages, each carrying at most
+ * P2C2R_MERGE_MAX_BYTES of small results: 4 MB a client). */
+#define SMALL_RESULT_BYTES 1024u
+
+/* Send a RESULT alone to a client that does not take batches; payload (may be NULL) is
+ * taken. */
+static int send_plain(coord_clients *clients, coord_client *client, const p2c2r_envelope *env,
+                      zmq_msg_t *payload)
+{
+    int rc = p2c2r__envelope_send(clients->sock, client->route, client->route_len, env, payload,
+                                  ZMQ_DONTWAIT);
+    if (rc == P2C2R_E_UNKNOWNPEER) {
+        client->away = true;
+        log_info("client %016" PRIx64 " unreachable: its connection is gone", client->session);
+    }
+    return rc;
+}
+
 int coord_clients_answer(coord_clients *clients, coord_client *client, p2c2r_envelope *env,
                          const zmq_msg_t *payload)
 {
@@ -379,6 +400,15 @@ int coord_clients_answer(coord_clients *clients, coord_client *client, p2c2r_env
                                     ZMQ_DONTWAIT);
     }
     size_t size = zmq_msg_size((zmq_msg_t *)payload);
+    zmq_msg_t out;
+    if (size <= SMALL_RESULT_BYTES) {
+        /* Not counted: see SMALL_RESULT_BYTES. */
+        zmq_msg_init(&out);
+        if (zmq_msg_copy(&out, (zmq_msg_t *)payload) != 0)
+            return P2C2R_E_NOMEM;
+        return client->batches ? to_outbox(clients, client, env, &out)
+                               : send_plain(clients, client, env, &out);
+    }
     if (atomic_load(&client->sending_bytes) + size > clients->config.max_client_bytes)
         return P2C2R_E_TOOBIG;
     sent_result *sent = malloc(sizeof *sent);
@@ -396,20 +426,12 @@ int coord_clients_answer(coord_clients *clients, coord_client *client, p2c2r_env
     atomic_fetch_add(&clients->account->sending_bytes, size);
     /* A zero-copy message over the reference: its release counts the bytes off. On a
      * failed send it is released at once, and the caller's payload is untouched. */
-    zmq_msg_t out;
     int rc =
         p2c2r__envelope_payload_wrap(&out, zmq_msg_data(&sent->data), size, result_released, sent);
     if (rc != P2C2R_OK)
         return rc;
-    if (client->batches)
-        return to_outbox(clients, client, env, &out);
-    rc = p2c2r__envelope_send(clients->sock, client->route, client->route_len, env, &out,
-                              ZMQ_DONTWAIT);
-    if (rc == P2C2R_E_UNKNOWNPEER) {
-        client->away = true;
-        log_info("client %016" PRIx64 " unreachable: its connection is gone", client->session);
-    }
-    return rc;
+    return client->batches ? to_outbox(clients, client, env, &out)
+                           : send_plain(clients, client, env, &out);
 }
 
 void coord_clients_refuse(coord_clients *clients, coord_client *client, uint64_t task_id,
