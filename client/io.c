@@ -599,11 +599,7 @@ static void on_local_done(sdk_io *io, sdk_job *j)
     if (j->state == SDK_JOB_LOCAL) {
         if (r) {
             r->timings.queue_us = j->local_start_us - j->submitted_us;
-            if (r->status == P2C2R_OK) {
-                free(r->detail);
-                r->detail = strdup(why_text[j->why]);
-            }
-            if (!r->detail) {
+            if (r->status == P2C2R_OK && sdk_result_set_detail(r, why_text[j->why]) != P2C2R_OK) {
                 p2c2r_result_free(&r);
                 r = sdk_result_new(j->id, P2C2R_E_NOMEM, "client out of memory");
             }

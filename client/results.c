@@ -21,13 +21,16 @@ struct sdk_results {
         cache_hits; /* counts */
 };
 
+/* The detail of every result without one: most results, which need no copy of "". */
+static char no_detail[] = "";
+
 p2c2r_result *sdk_result_new(uint64_t task_id, int status, const char *detail)
 {
     p2c2r_result *r = calloc(1, sizeof *r);
     if (!r)
         return NULL;
-    r->detail = strdup(detail ? detail : "");
-    if (!r->detail) {
+    r->detail = no_detail;
+    if (sdk_result_set_detail(r, detail) != P2C2R_OK) {
         free(r);
         return NULL;
     }
@@ -35,6 +38,17 @@ p2c2r_result *sdk_result_new(uint64_t task_id, int status, const char *detail)
     r->status = status;
     zmq_msg_init(&r->payload);
     return r;
+}
+
+int sdk_result_set_detail(p2c2r_result *r, const char *detail)
+{
+    char *copy = no_detail;
+    if (detail && detail[0] && !(copy = strdup(detail)))
+        return P2C2R_E_NOMEM;
+    if (r->detail != no_detail)
+        free(r->detail);
+    r->detail = copy;
+    return P2C2R_OK;
 }
 
 sdk_results *sdk_results_new(uint32_t max_in_flight, p2c2r_result_fn *fn, void *arg)
@@ -180,7 +194,8 @@ void p2c2r_result_free(p2c2r_result **result)
     if (!result || !*result)
         return;
     zmq_msg_close(&(*result)->payload);
-    free((*result)->detail);
+    if ((*result)->detail != no_detail)
+        free((*result)->detail);
     free(*result);
     *result = NULL;
 }

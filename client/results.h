@@ -36,6 +36,9 @@ struct p2c2r_result {
 
 /* A result with no output; NULL when out of memory. detail may be NULL. */
 p2c2r_result *sdk_result_new(uint64_t task_id, int status, const char *detail);
+/* Replace r's detail with a copy of detail (NULL: none). P2C2R_OK, or P2C2R_E_NOMEM with
+ * r unchanged. */
+int sdk_result_set_detail(p2c2r_result *r, const char *detail);
 
 typedef struct sdk_results sdk_results;
 
