@@ -318,7 +318,7 @@ void coord_attempt_maybe_recheck(coord_tasks *tasks, const coord_task *task, coo
         coord_recheck_skip(tasks->recheck); /* no second peer to ask */
         return;
     }
-    coord_task *copy = calloc(1, sizeof *copy);
+    coord_task *copy = coord_task_new(tasks);
     if (!copy)
         return;
     coord_output_desc desc = {frame->codec, frame->pixel_format, frame->width, frame->height};

@@ -114,6 +114,9 @@ struct coord_tasks {
     uint64_t next_attempt;      /* last attempt id handed out */
     uint64_t next_seq;          /* arrival counter for the queue order */
     uint64_t next_group;        /* last SUBMIT batch group handed out */
+    coord_task *spare;          /* freed records kept for new tasks (task_new()), linked by
+                                   next */
+    uint32_t nspare;            /* how many */
     coord_tasks_stats stats;    /* counters */
 };
 
@@ -121,6 +124,9 @@ struct coord_tasks {
 #define TASK_OF_TIMER(t)    ((coord_task *)((char *)(t)-offsetof(coord_task, timer)))
 
 /* ---- tasks.c ------------------------------------------------------------------------- */
+
+/* A zeroed task record; NULL when out of memory. Freed with the task's end. */
+coord_task *coord_task_new(coord_tasks *tasks);
 
 /* End a task that is in no queue, on no peer and parked nowhere: record its answer (a
  * result when status is P2C2R_OK, with frame, the peer's timing and payload taken by
