@@ -60,7 +60,7 @@
 #define CHILD_TIMEOUT_MS 60000        /* one zmq_limit client run at most */
 #define READY_TIMEOUT_MS 5000         /* for the broker to bind */
 #define BIND_ATTEMPTS    3            /* fresh ports after a lost race for them */
-#define ROUNDS           3            /* turns of reference and cluster (P2C2R_BENCH_ROUNDS) */
+#define ROUNDS           5            /* turns of reference and cluster (P2C2R_BENCH_ROUNDS) */
 #define MAX_ROUNDS       15
 
 typedef struct bench_case {
