@@ -3,7 +3,6 @@
 
 #include <assert.h>
 #include <errno.h>
-#include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,35 +59,12 @@ typedef struct arena_block {
 
 #define ARENA_ALIGN ((size_t) _Alignof(max_align_t))
 
-/* One first block is kept for the next envelope, process-wide. A block is a large
- * request for malloc (kilobytes), and glibc answers each large request by first merging
- * every freed small chunk it holds for quick reuse: with a block per message, the small
- * allocations of every task (its record, hash entries, payload messages) lost their quick
- * path. Taken and given back by atomic exchange, so any thread may decode. */
-#define ARENA_SPARE_MAX (256u << 10) /* a larger first block goes back to malloc */
-static _Atomic(arena_block *) arena_spare;
-
 static arena_block *arena_block_new(size_t cap)
 {
     arena_block *b = malloc(sizeof *b + cap);
     if (b)
         *b = (arena_block){.cap = cap};
     return b;
-}
-
-/* A first block of at least cap bytes: the spare one when it is big enough. */
-static arena_block *arena_first_new(size_t cap)
-{
-    arena_block *b = atomic_exchange(&arena_spare, NULL);
-    if (b && b->cap >= cap) {
-        *b = (arena_block){.cap = b->cap};
-        return b;
-    }
-    free(b);
-    size_t rounded = 4096; /* a few sizes, so that a spare block usually fits the next */
-    while (rounded < cap)
-        rounded *= 2;
-    return arena_block_new(rounded);
 }
 
 static void *arena_alloc(void *arg, size_t size)
@@ -116,11 +92,6 @@ static void arena_free_one(void *arg, void *pointer)
 
 static void arena_destroy(arena_block *first)
 {
-    if (first && first->cap <= ARENA_SPARE_MAX) {
-        arena_block *rest = first->next;
-        free(atomic_exchange(&arena_spare, first));
-        first = rest;
-    }
     while (first) {
         arena_block *next = first->next;
         free(first);
@@ -227,7 +198,7 @@ static int decode(const void *data, size_t size, p2c2r_envelope **env, bool *col
         return P2C2R_E_PROTOCOL;
     /* Decoded, an envelope takes a few times its encoded size (pointers, counts, the
      * structs of its items). */
-    arena_block *arena = arena_first_new(sizeof(p2c2r_envelope) + 512 + 8 * size);
+    arena_block *arena = arena_block_new(sizeof(p2c2r_envelope) + 512 + 8 * size);
     if (!arena)
         return P2C2R_E_NOMEM;
     ProtobufCAllocator allocator = {arena_alloc, arena_free_one, arena};
@@ -337,8 +308,7 @@ static int copy_inline(p2c2r_envelope_msg *msg)
 static int recv_items(void *sock, p2c2r_envelope_msg *msg, zmq_msg_t *part)
 {
     size_t n = msg->env->n_items;
-    /* In the envelope's arena: it goes with the envelope, and 64 messages are a large
-     * request that malloc would answer slowly (see arena_spare). */
+    /* In the envelope's arena: it goes with the envelope, and needs no malloc of its own. */
     arena_block *arena = arena_of(msg->env);
     msg->item_payloads = arena_alloc(arena, n * sizeof *msg->item_payloads);
     if (!msg->item_payloads)
