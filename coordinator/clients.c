@@ -373,8 +373,8 @@ uint64_t coord_clients_flush(coord_clients *clients)
  * P2C2R_MERGE_MAX_BYTES of small results: 4 MB a client). */
 #define SMALL_RESULT_BYTES 1024u
 
-/* Send a RESULT alone to a client that does not take batches; payload (may be NULL) is
- * taken. */
+/* Send an answer alone to a client that does not take batches; payload (may be NULL) is
+ * taken. A client found gone is marked away. */
 static int send_plain(coord_clients *clients, coord_client *client, const p2c2r_envelope *env,
                       zmq_msg_t *payload)
 {
@@ -393,12 +393,9 @@ int coord_clients_answer(coord_clients *clients, coord_client *client, p2c2r_env
     env->instance = clients->config.instance;
     if (client->away)
         return P2C2R_E_UNKNOWNPEER;
-    if (!payload) {
-        if (client->batches)
-            return to_outbox(clients, client, env, NULL);
-        return p2c2r__envelope_send(clients->sock, client->route, client->route_len, env, NULL,
-                                    ZMQ_DONTWAIT);
-    }
+    if (!payload)
+        return client->batches ? to_outbox(clients, client, env, NULL)
+                               : send_plain(clients, client, env, NULL);
     size_t size = zmq_msg_size((zmq_msg_t *)payload);
     zmq_msg_t out;
     if (size <= SMALL_RESULT_BYTES) {

@@ -3,6 +3,7 @@
  * including messages with too many frames (drained, socket stays usable), and batches with
  * their payloads as frames, inline, or in columns. */
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -143,13 +144,34 @@ static void free_payload(void *data, void *hint)
     free(data);
 }
 
+/* A ROUTER and a DEALER connected over inproc://NAME, in a context of their own. */
+typedef struct socket_pair {
+    void *ctx, *router, *dealer;
+} socket_pair;
+
+static socket_pair pair_open(const char *name)
+{
+    char endpoint[64];
+    snprintf(endpoint, sizeof endpoint, "inproc://%s", name);
+    socket_pair p = {zmq_ctx_new(), NULL, NULL};
+    p.router = zmq_socket(p.ctx, ZMQ_ROUTER);
+    p.dealer = zmq_socket(p.ctx, ZMQ_DEALER);
+    CHECK(zmq_bind(p.router, endpoint) == 0);
+    CHECK(zmq_connect(p.dealer, endpoint) == 0);
+    return p;
+}
+
+static void pair_close(socket_pair *p)
+{
+    zmq_close(p->dealer);
+    zmq_close(p->router);
+    zmq_ctx_term(p->ctx);
+}
+
 static void test_socket_messages(void)
 {
-    void *ctx = zmq_ctx_new();
-    void *router = zmq_socket(ctx, ZMQ_ROUTER);
-    void *dealer = zmq_socket(ctx, ZMQ_DEALER);
-    CHECK(zmq_bind(router, "inproc://envelope-test") == 0);
-    CHECK(zmq_connect(dealer, "inproc://envelope-test") == 0);
+    socket_pair pair = pair_open("envelope-test");
+    void *router = pair.router, *dealer = pair.dealer;
 
     /* A well-formed message with a payload, sent without copying. */
     p2c2r_envelope env;
@@ -208,9 +230,7 @@ static void test_socket_messages(void)
     CHECK_RC(p2c2r__envelope_send(router, "nobody", 6, &env, NULL, ZMQ_DONTWAIT),
              P2C2R_E_UNKNOWNPEER);
 
-    zmq_close(dealer);
-    zmq_close(router);
-    zmq_ctx_term(ctx);
+    pair_close(&pair);
 }
 
 /* Frames of the next message on the router, route included; the message is consumed. */
@@ -279,11 +299,8 @@ static int batch_frames(void *dealer, void *router, p2c2r_batch *b, size_t n, co
  * a batch that mixes the two. */
 static void test_batches(void)
 {
-    void *ctx = zmq_ctx_new();
-    void *router = zmq_socket(ctx, ZMQ_ROUTER);
-    void *dealer = zmq_socket(ctx, ZMQ_DEALER);
-    CHECK(zmq_bind(router, "inproc://envelope-batches") == 0);
-    CHECK(zmq_connect(dealer, "inproc://envelope-batches") == 0);
+    socket_pair pair = pair_open("envelope-batches");
+    void *router = pair.router, *dealer = pair.dealer;
     p2c2r_batch *b = malloc(sizeof *b);
     size_t small[64], big[3] = {3000, 0, 3000};
     for (size_t i = 0; i < 64; i++)
@@ -332,9 +349,7 @@ static void test_batches(void)
     p2c2r__envelope_msg_close(&msg);
 
     free(b);
-    zmq_close(dealer);
-    zmq_close(router);
-    zmq_ctx_term(ctx);
+    pair_close(&pair);
 }
 
 /* A batch of n varied tasks: statuses, frames of their own on some, timings on others,
@@ -445,11 +460,8 @@ static int decode_columns(P2c2r__Wire__MsgType type, P2c2r__Wire__BatchColumns *
  * refusal of columns that do not describe a batch. */
 static void test_columns(void)
 {
-    void *ctx = zmq_ctx_new();
-    void *router = zmq_socket(ctx, ZMQ_ROUTER);
-    void *dealer = zmq_socket(ctx, ZMQ_DEALER);
-    CHECK(zmq_bind(router, "inproc://envelope-columns") == 0);
-    CHECK(zmq_connect(dealer, "inproc://envelope-columns") == 0);
+    socket_pair pair = pair_open("envelope-columns");
+    void *router = pair.router, *dealer = pair.dealer;
     p2c2r_batch *b = malloc(sizeof *b);
     const P2c2r__Wire__MsgType types[] = {P2C2R__WIRE__MSG_TYPE__SUBMIT,
                                           P2C2R__WIRE__MSG_TYPE__ASSIGN,
@@ -534,9 +546,7 @@ static void test_columns(void)
     CHECK_RC(decode_columns(P2C2R__WIRE__MSG_TYPE__SUBMIT, &c, 0), P2C2R_OK);
 
     free(b);
-    zmq_close(dealer);
-    zmq_close(router);
-    zmq_ctx_term(ctx);
+    pair_close(&pair);
 }
 
 /* Task kind names both ways (p2c2r__task_kind_lookup() tells kinds by their first letter,
